@@ -26,6 +26,7 @@ static char       *hm_signal;
 int
 main(int argc, char *const *argv)
 {
+    int               rc;
     hm_log_t         *log;
     hm_cycle_t       *cycle, init_cycle;
     hm_core_conf_t   *ccf;
@@ -84,24 +85,35 @@ main(int argc, char *const *argv)
                           init_cycle.conf_file.data);
         }
 
+        hm_destroy_pool(init_cycle.pool);
+
         return 1;
     }
 
-    if (hm_test_config) {
-        if (!hm_quiet_mode) {
-            hm_log_stderr(0, "configuration file %s test is successful",
-                          cycle->conf_file.data);
+    if (hm_test_config || hm_signal) {
+        rc = 0;
+
+        if (hm_test_config) {
+            if (!hm_quiet_mode) {
+                hm_log_stderr(0, "configuration file %s test is successful",
+                              cycle->conf_file.data);
+            }
+
+            if (hm_dump_config) {
+                hm_dump_configuration(cycle);
+            }
+
+        } else {
+            rc = hm_signal_process(cycle, hm_signal);
         }
 
-        if (hm_dump_config) {
-            hm_dump_configuration(cycle);
-        }
+        /* what a short-lived run allocated goes back before exit */
 
-        return 0;
-    }
+        hm_close_listening_sockets(cycle);
+        hm_destroy_pool(cycle->pool);
+        hm_destroy_pool(init_cycle.pool);
 
-    if (hm_signal) {
-        return hm_signal_process(cycle, hm_signal);
+        return rc;
     }
 
     hm_os_status(cycle->log);

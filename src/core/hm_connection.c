@@ -293,6 +293,10 @@ hm_close_listening_sockets(hm_cycle_t *cycle)
             c->fd = (hm_socket_t) -1;
         }
 
+        if (ls[i].fd == (hm_socket_t) -1) {
+            continue;
+        }
+
         if (hm_close_socket(ls[i].fd) == -1) {
             hm_log_error(HM_LOG_EMERG, cycle->log, hm_socket_errno,
                          hm_close_socket_n " %V failed", &ls[i].addr_text);
