@@ -72,6 +72,16 @@ typedef enum {
 typedef ssize_t (*hm_recv_pt)(hm_connection_t *c, u_char *buf, size_t size);
 typedef ssize_t (*hm_send_pt)(hm_connection_t *c, u_char *buf, size_t size);
 
+/*
+ * Sends what it can of a chain (at most limit bytes, 0 = no limit) and
+ * returns the first link not fully sent (NULL: all sent), or
+ * HM_CHAIN_ERROR.  Updates b->pos of what went out and c->sent.
+ */
+typedef hm_chain_t *(*hm_send_chain_pt)(hm_connection_t *c, hm_chain_t *in,
+    off_t limit);
+
+#define HM_CHAIN_ERROR  (hm_chain_t *) HM_ERROR
+
 
 struct hm_connection_s {
     void               *data;
@@ -82,6 +92,7 @@ struct hm_connection_s {
 
     hm_recv_pt          recv;
     hm_send_pt          send;
+    hm_send_chain_pt    send_chain;
 
     hm_listening_t     *listening;
 
@@ -101,6 +112,8 @@ struct hm_connection_s {
     socklen_t           local_socklen;
 
     hm_buf_t           *buffer;
+
+    hm_ssl_connection_t *ssl;
 
     hm_queue_t          queue;
 

@@ -22,6 +22,7 @@ typedef struct hm_command_s         hm_command_t;
 typedef struct hm_file_s            hm_file_t;
 typedef struct hm_event_s           hm_event_t;
 typedef struct hm_connection_s      hm_connection_t;
+typedef struct hm_ssl_connection_s  hm_ssl_connection_t;
 
 typedef void (*hm_event_handler_pt)(hm_event_t *ev);
 typedef void (*hm_connection_handler_pt)(hm_connection_t *c);
@@ -74,6 +75,8 @@ typedef void (*hm_connection_handler_pt)(hm_connection_t *c);
 #include <hm_event_posted.h>
 #include <hm_connection.h>
 #include <hm_cycle.h>
+#include <hm_variables.h>
+#include <hm_event_openssl.h>
 #include <hm_process_cycle.h>
 
 

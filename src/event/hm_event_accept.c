@@ -123,6 +123,7 @@ hm_event_accept(hm_event_t *ev)
 
         c->recv = hm_unix_recv;
         c->send = hm_unix_send;
+        c->send_chain = hm_writev_chain;
 
         c->log = log;
         c->pool->log = log;

@@ -21,6 +21,10 @@ hm_int_t hm_os_signal_process(hm_cycle_t *cycle, char *sig, hm_pid_t pid);
 
 ssize_t hm_unix_recv(hm_connection_t *c, u_char *buf, size_t size);
 ssize_t hm_unix_send(hm_connection_t *c, u_char *buf, size_t size);
+hm_chain_t *hm_writev_chain(hm_connection_t *c, hm_chain_t *in,
+    off_t limit);
+
+#define HM_IOVS_PREALLOCATE  64
 
 hm_int_t hm_init_setproctitle(hm_log_t *log);
 void hm_setproctitle(char *title);

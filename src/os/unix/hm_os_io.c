@@ -147,6 +147,116 @@ hm_unix_send(hm_connection_t *c, u_char *buf, size_t size)
 
 
 /*
+ * writev() of the memory buffers of a chain.  File buffers are the
+ * business of the caller (sendfile) and stop the gather here.
+ */
+
+hm_chain_t *
+hm_writev_chain(hm_connection_t *c, hm_chain_t *in, off_t limit)
+{
+    ssize_t        n;
+    off_t          send, size;
+    hm_err_t       err;
+    hm_uint_t      niov;
+    hm_chain_t    *cl;
+    hm_event_t    *wev;
+    struct iovec   iovs[HM_IOVS_PREALLOCATE];
+
+    wev = c->write;
+
+    if (!wev->ready) {
+        return in;
+    }
+
+    if (limit == 0 || limit > HM_MAX_OFF_T_VALUE - (off_t) hm_pagesize) {
+        limit = HM_MAX_OFF_T_VALUE - hm_pagesize;
+    }
+
+    send = 0;
+
+    for ( ;; ) {
+
+        niov = 0;
+        size = 0;
+
+        for (cl = in;
+             cl && niov < HM_IOVS_PREALLOCATE && send + size < limit;
+             cl = cl->next)
+        {
+            if (hm_buf_special(cl->buf)) {
+                continue;
+            }
+
+            if (!hm_buf_in_memory(cl->buf)) {
+                break;
+            }
+
+            if (cl->buf->last == cl->buf->pos) {
+                continue;
+            }
+
+            iovs[niov].iov_base = cl->buf->pos;
+            iovs[niov].iov_len = cl->buf->last - cl->buf->pos;
+
+            if (send + size + (off_t) iovs[niov].iov_len > limit) {
+                iovs[niov].iov_len = (size_t) (limit - send - size);
+            }
+
+            size += iovs[niov].iov_len;
+            niov++;
+        }
+
+        if (niov == 0) {
+
+            /* only empty or special buffers, or a file buffer, are left */
+
+            while (in && (hm_buf_special(in->buf)
+                          || (hm_buf_in_memory(in->buf)
+                              && in->buf->pos == in->buf->last)))
+            {
+                in = in->next;
+            }
+
+            return in;
+        }
+
+        n = writev(c->fd, iovs, (int) niov);
+
+        if (n == -1) {
+            err = hm_errno;
+
+            if (err == HM_EAGAIN) {
+                wev->ready = 0;
+                return in;
+            }
+
+            if (err == HM_EINTR) {
+                continue;
+            }
+
+            wev->error = 1;
+            (void) hm_connection_error(c, err, "writev() failed");
+            return HM_CHAIN_ERROR;
+        }
+
+        c->sent += n;
+        send += n;
+
+        in = hm_chain_update_sent(in, n);
+
+        if (n < size) {
+            wev->ready = 0;
+            return in;
+        }
+
+        if (send >= limit || in == NULL) {
+            return in;
+        }
+    }
+}
+
+
+/*
  * The process title: argv is overwritten in place, after the environment
  * has been moved out of the way.
  */
