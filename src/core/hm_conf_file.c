@@ -651,6 +651,10 @@ hm_conf_read_word(hm_conf_t *cf, hm_str_t *word)
             f->pos++;
             ch = *f->pos++;
 
+            if (ch == LF) {
+                f->line++;
+            }
+
             if (quote) {
                 switch (ch) {
                 case 'n':
@@ -663,9 +667,6 @@ hm_conf_read_word(hm_conf_t *cf, hm_str_t *word)
                     ch = '\t';
                     break;
                 }
-
-            } else if (ch == LF) {
-                f->line++;
             }
 
             *dst++ = ch;
@@ -690,6 +691,9 @@ hm_conf_read_word(hm_conf_t *cf, hm_str_t *word)
         if (variable) {
             if (ch == '}') {
                 variable = 0;
+
+            } else if (ch == LF) {
+                f->line++;
             }
 
             *dst++ = ch;

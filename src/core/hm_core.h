@@ -64,6 +64,7 @@ typedef void (*hm_connection_handler_pt)(hm_connection_t *c);
 #include <hm_times.h>
 #include <hm_parse.h>
 #include <hm_inet.h>
+#include <hm_regex.h>
 #include <hm_socket.h>
 #include <hm_process.h>
 #include <hm_channel.h>

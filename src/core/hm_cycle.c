@@ -241,6 +241,11 @@ hm_init_cycle(hm_cycle_t *old_cycle)
         }
     }
 
+    if (hm_variables_init_core(cycle) != HM_OK) {
+        hm_destroy_pool(pool);
+        return NULL;
+    }
+
     hm_memzero(&conf, sizeof(hm_conf_t));
 
     conf.args = hm_array_create(pool, 10, sizeof(hm_str_t));

@@ -55,6 +55,7 @@ struct hm_cycle_s {
 
     hm_uint_t                generation;
 
+    void                    *variables;      /* hm_variables.c registry */
     void                    *spare[8];
 };
 

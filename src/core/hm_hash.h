@@ -32,6 +32,19 @@ typedef struct {
 } hm_hash_t;
 
 
+/* an element of a header list: name, value, lowercased name, hash */
+
+typedef struct hm_table_elt_s  hm_table_elt_t;
+
+struct hm_table_elt_s {
+    hm_uint_t       hash;      /* 0: deleted */
+    hm_str_t        key;
+    hm_str_t        value;
+    u_char         *lowcase_key;
+    hm_table_elt_t *next;      /* the next header of the same name */
+};
+
+
 #define hm_hash(key, c)  ((hm_uint_t) key * 31 + c)
 
 hm_uint_t hm_hash_key(u_char *data, size_t len);

@@ -207,7 +207,10 @@ hm_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
                 v = va_arg(args, hm_str_t *);
 
                 n = hm_min(((size_t) (last - buf)), v->len);
-                buf = hm_cpymem(buf, v->data, n);
+
+                if (n) {
+                    buf = hm_cpymem(buf, v->data, n);
+                }
 
                 fmt++;
 
@@ -391,7 +394,7 @@ hm_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
             if (sign) {
                 if (i64 < 0) {
                     *buf++ = '-';
-                    ui64 = (uint64_t) -i64;
+                    ui64 = (uint64_t) 0 - (uint64_t) i64;
 
                 } else {
                     ui64 = (uint64_t) i64;
@@ -609,4 +612,71 @@ hm_hex_dump(u_char *dst, u_char *src, size_t len)
     }
 
     return dst;
+}
+
+
+off_t
+hm_atoof(u_char *line, size_t n)
+{
+    off_t  value, cutoff, cutlim;
+
+    if (n == 0) {
+        return HM_ERROR;
+    }
+
+    cutoff = HM_MAX_OFF_T_VALUE / 10;
+    cutlim = HM_MAX_OFF_T_VALUE % 10;
+
+    for (value = 0; n--; line++) {
+        if (*line < '0' || *line > '9') {
+            return HM_ERROR;
+        }
+
+        if (value >= cutoff && (value > cutoff || *line - '0' > cutlim)) {
+            return HM_ERROR;
+        }
+
+        value = value * 10 + (*line - '0');
+    }
+
+    return value;
+}
+
+
+time_t
+hm_atotm(u_char *line, size_t n)
+{
+    return (time_t) hm_atoi(line, n);
+}
+
+
+/*
+ * hm_strcasestrn() is intended to search for static substring
+ * with known length in null-terminated string. The argument n
+ * must be length of the second substring - 1.
+ */
+
+u_char *
+hm_strcasestrn(u_char *s1, char *s2, size_t n)
+{
+    hm_uint_t  c1, c2;
+
+    c2 = (hm_uint_t) *s2++;
+    c2 = (c2 >= 'A' && c2 <= 'Z') ? (c2 | 0x20) : c2;
+
+    do {
+        do {
+            c1 = (hm_uint_t) *s1++;
+
+            if (c1 == 0) {
+                return NULL;
+            }
+
+            c1 = (c1 >= 'A' && c1 <= 'Z') ? (c1 | 0x20) : c1;
+
+        } while (c1 != c2);
+
+    } while (hm_strncasecmp(s1, (u_char *) s2, n) != 0);
+
+    return --s1;
 }

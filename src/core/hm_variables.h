@@ -88,6 +88,15 @@ typedef struct {
  * Registration, from a module's configuration hooks (before the first
  * directive that may use the variable).  Registering a name twice with the
  * same handler is fine; with another handler is HM_BUSY.
+ *
+ * The registry belongs to the cycle (cycle->variables, created from
+ * cycle->pool on the first registration); the name is copied.  Names are
+ * [A-Za-z0-9_] and matched case-insensitively, as in nginx.  Exact names
+ * and prefixes (HM_VAR_PREFIX) are separate name spaces.  hm_add_variable()
+ * returns the registered variable, or NULL: allocation failure, or a
+ * duplicate with another handler (logged as 'the duplicate "name"
+ * variable'); hm_add_variables() tells the two apart (HM_ERROR, HM_BUSY).
+ * NOCACHEABLE and CHANGEABLE are recorded only: values are not cached yet.
  */
 hm_variable_t *hm_add_variable(hm_cycle_t *cycle, hm_str_t *name,
     hm_uint_t kind, hm_uint_t flags, hm_variable_get_pt handler,
@@ -98,8 +107,12 @@ hm_int_t hm_add_variables(hm_cycle_t *cycle, hm_variable_t *vars);
 
 /*
  * Resolves "name" for a context kind: exact names first, then the longest
- * registered prefix.  Errors (unknown variable, wrong context) are logged
- * with hm_conf_log_error so they end with FILE:LINE.
+ * registered prefix that leaves a non-empty suffix.  Errors (unknown
+ * variable, wrong context) are logged with hm_conf_log_error so they end
+ * with FILE:LINE: 'unknown "name" variable', 'variable "$name" is not
+ * available here'.  A variable of kind HM_VAR_ANY fits every context;
+ * otherwise its kind and the context kind must share a bit.  For a prefix
+ * variable ref->data is an hm_str_t * (the suffix) allocated from cf->pool.
  */
 hm_int_t hm_variable_ref(hm_conf_t *cf, hm_str_t *name, hm_uint_t kind,
     hm_variable_ref_t *ref);
@@ -108,8 +121,30 @@ hm_int_t hm_variable_get(void *ctx, hm_pool_t *pool, hm_variable_ref_t *ref,
     hm_variable_value_t *v);
 
 /*
+ * hm_variable_get() fills v through the get handler; not_found (or a
+ * variable without a handler) gives len 0, data "" and valid 0.
+ */
+
+/*
  * "$a-$b", "${a}b", "\$" for a literal dollar.  A value without "$" stays
  * plain (parts == NULL) and evaluates without copying.
+ *
+ * The syntax is nginx's: "$name" takes the longest run of [A-Za-z0-9_]
+ * ("$a-$b" is $a, "-", $b); "${name}" when letters follow ("${a}b").  A
+ * "$" not followed by a name (end of value, "$$", "$-", "${}") is
+ * 'invalid variable name in "VALUE"'; an unclosed brace is 'the closing
+ * bracket in "name" variable is missing'.  nginx has no escape for "$";
+ * hermod adds one: a backslash right before "$" makes the "$" literal (any
+ * other backslash is literal itself).  The configuration reader already
+ * consumes one level of backslashes, so a configuration file spells a
+ * literal dollar "\\$" (or '\\$').  static_len is the total length of the
+ * literal text; a compiled value keeps pointers into value->data, which
+ * must live as long as cv (directive arguments do).
+ *
+ * hm_complex_value() evaluates each variable once, then copies everything
+ * into one allocation from pool; a plain value is returned as is (out->data
+ * == cv->value.data).  It returns HM_ERROR only when allocation or a get
+ * handler fails.
  */
 hm_int_t hm_complex_value_compile(hm_conf_t *cf, hm_str_t *value,
     hm_uint_t kind, hm_complex_value_t *cv);
@@ -117,12 +152,28 @@ hm_int_t hm_complex_value_compile(hm_conf_t *cf, hm_str_t *value,
 hm_int_t hm_complex_value(void *ctx, hm_pool_t *pool, hm_complex_value_t *cv,
     hm_str_t *out);
 
-/* a setter for directives whose argument is a complex value */
+/*
+ * A setter for directives whose argument is a complex value.  The field at
+ * cmd->offset is an hm_complex_value_t *, NULL or HM_CONF_UNSET_PTR until
+ * set (else "is duplicate"); the value is allocated from cf->pool.  The
+ * context kind is cmd->post, not an hm_conf_post_t:
+ *
+ *     { hm_string("add_header"), ..., hm_conf_set_complex_value_slot,
+ *       HM_HTTP_LOC_CONF_OFFSET, offsetof(conf_t, value),
+ *       (void *) HM_VAR_HTTP, "..." }
+ *
+ * post == NULL means HM_VAR_ANY.
+ */
 char *hm_conf_set_complex_value_slot(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 
 
-/* the core variables: $time_iso8601 $time_local $msec $pid $hostname */
+/*
+ * The core variables, all of kind HM_VAR_ANY: $time_iso8601 and
+ * $time_local (the cached "2023-11-14T22:13:20+00:00" and
+ * "14/Nov/2023:22:13:20 +0000", copied), $msec ("1700000000.123"), $pid,
+ * $hostname (cycle->hostname).  hm_init_cycle() calls it before parsing.
+ */
 hm_int_t hm_variables_init_core(hm_cycle_t *cycle);
 
 

@@ -71,6 +71,13 @@ struct hm_ssl_connection_s {
     unsigned                  write_blocked:1;
 
     void                     *spare[4];
+
+    /*
+     * Appended: plaintext bytes OpenSSL has already encrypted into a
+     * record that is still waiting for the socket; the next write must
+     * offer at least as many bytes (the same ones).
+     */
+    size_t                    write_pending;
 };
 
 
@@ -85,7 +92,15 @@ struct hm_ssl_connection_s {
 
 hm_int_t hm_ssl_init(hm_log_t *log);
 
-/* protocols is a mask of HM_SSL_TLSv1_* */
+/*
+ * protocols is a mask of HM_SSL_TLSv1_*; data is stored in the SSL_CTX
+ * (hm_ssl_server_conf_index).  The caller sets ssl->log first and adds
+ * the cleanup itself, on the configuration pool:
+ *
+ *     cln = hm_pool_cleanup_add(cf->pool, 0);
+ *     cln->handler = hm_ssl_cleanup_ctx;
+ *     cln->data = ssl;
+ */
 hm_int_t hm_ssl_create(hm_ssl_t *ssl, hm_uint_t protocols, void *data);
 
 /* several certificates (RSA + ECDSA) may be set, one call each */
@@ -93,7 +108,14 @@ hm_int_t hm_ssl_certificate(hm_conf_t *cf, hm_ssl_t *ssl, hm_str_t *cert,
     hm_str_t *key, hm_array_t *passwords);
 hm_int_t hm_ssl_ciphers(hm_conf_t *cf, hm_ssl_t *ssl, hm_str_t *ciphers,
     hm_uint_t prefer_server_ciphers);
-/* mTLS: depth, trusted CA file; verify is SSL_VERIFY_* */
+/*
+ * mTLS for a server: the CA file verifies clients and is sent as the
+ * client CA list; verification becomes HM_SSL_VERIFY_REQUIRED (see
+ * hm_ssl_verify() to relax it).  trusted_certificate: CAs that verify
+ * peers without being advertised, e.g. upstream servers for a client;
+ * with the default HM_SSL_VERIFY_OFF the handshake succeeds and the caller
+ * checks hm_ssl_verify_result() and hm_ssl_check_host().
+ */
 hm_int_t hm_ssl_client_certificate(hm_conf_t *cf, hm_ssl_t *ssl,
     hm_str_t *cert, hm_int_t depth);
 hm_int_t hm_ssl_trusted_certificate(hm_conf_t *cf, hm_ssl_t *ssl,
@@ -143,6 +165,25 @@ hm_int_t hm_ssl_get_server_name(hm_connection_t *c, hm_pool_t *pool,
 
 void hm_ssl_error(hm_uint_t level, hm_log_t *log, hm_err_t err,
     char *fmt, ...);
+
+
+/* appended */
+
+/* how long hm_ssl_shutdown() waits to flush its close_notify, ms */
+#define HM_SSL_SHUTDOWN_TIMEOUT   3000
+
+#define HM_SSL_VERIFY_OFF         0
+/* no or a bad peer certificate fails the handshake */
+#define HM_SSL_VERIFY_REQUIRED    1
+/* a certificate is asked for; the caller checks hm_ssl_verify_result() */
+#define HM_SSL_VERIFY_OPTIONAL    2
+
+hm_int_t hm_ssl_verify(hm_ssl_t *ssl, hm_uint_t mode);
+
+/* ALPN for a client: the protocols offered, in wire format */
+hm_int_t hm_ssl_alpn_protos(hm_ssl_t *ssl, u_char *protos, size_t len);
+hm_int_t hm_ssl_get_alpn_protocol(hm_connection_t *c, hm_pool_t *pool,
+    hm_str_t *s);
 
 
 /* index of the SSL ex_data slot holding the hm_connection_t */
