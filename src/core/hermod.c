@@ -27,6 +27,7 @@ int
 main(int argc, char *const *argv)
 {
     int               rc;
+    hm_uint_t         i;
     hm_log_t         *log;
     hm_cycle_t       *cycle, init_cycle;
     hm_core_conf_t   *ccf;
@@ -128,6 +129,14 @@ main(int argc, char *const *argv)
 
     if (hm_init_signals(cycle->log) != HM_OK) {
         return 1;
+    }
+
+    for (i = 0; cycle->modules[i]; i++) {
+        if (cycle->modules[i]->init_master
+            && cycle->modules[i]->init_master(cycle->log) != HM_OK)
+        {
+            return 1;
+        }
     }
 
     if (!hm_inherited && ccf->daemon) {

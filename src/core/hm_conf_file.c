@@ -598,8 +598,8 @@ hm_conf_read_token(hm_conf_t *cf)
 
 
 /*
- * One word: quoted ("..." or '...') or bare.  A backslash escapes the next
- * character; inside quotes \n, \r and \t have their C meaning.  "${name}"
+ * One word: quoted ("..." or '...') or bare.  \" \' \\ \n \r \t are
+ * escapes; other backslashes are kept.  "${name}"
  * keeps its braces inside a bare word.  The word is NUL-terminated.
  */
 
@@ -648,6 +648,13 @@ hm_conf_read_word(hm_conf_t *cf, hm_str_t *word)
         ch = *f->pos;
 
         if (ch == '\\' && f->pos + 1 < f->end) {
+
+            /*
+             * As in nginx: \" \' \\ \t \r \n are escapes, in quotes or
+             * not; any other backslash stays, so that "\d" reaches a
+             * regular expression and "\$" a template unchanged.
+             */
+
             f->pos++;
             ch = *f->pos++;
 
@@ -655,18 +662,23 @@ hm_conf_read_word(hm_conf_t *cf, hm_str_t *word)
                 f->line++;
             }
 
-            if (quote) {
-                switch (ch) {
-                case 'n':
-                    ch = LF;
-                    break;
-                case 'r':
-                    ch = CR;
-                    break;
-                case 't':
-                    ch = '\t';
-                    break;
-                }
+            switch (ch) {
+            case '"':
+            case '\'':
+            case '\\':
+                break;
+            case 'n':
+                ch = LF;
+                break;
+            case 'r':
+                ch = CR;
+                break;
+            case 't':
+                ch = '\t';
+                break;
+            default:
+                *dst++ = '\\';
+                break;
             }
 
             *dst++ = ch;
@@ -1246,6 +1258,110 @@ hm_conf_set_enum_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf)
                       value[1].data, cmd->name.data);
 
     return HM_CONF_ERROR;
+}
+
+
+/* "number size": hm_bufs_t */
+
+char *
+hm_conf_set_bufs_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf)
+{
+    char *p = conf;
+
+    hm_str_t   *value;
+    hm_bufs_t  *bufs;
+
+    bufs = (hm_bufs_t *) (p + cmd->offset);
+
+    if (bufs->num) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    bufs->num = hm_atoi(value[1].data, value[1].len);
+    if (bufs->num == HM_ERROR || bufs->num == 0) {
+        return "invalid value";
+    }
+
+    bufs->size = hm_parse_size(&value[2]);
+    if (bufs->size == (size_t) HM_ERROR || bufs->size == 0) {
+        return "invalid value";
+    }
+
+    return hm_conf_post(cf, cmd, bufs);
+}
+
+
+/* several words, each a bit of cmd->post's table */
+
+char *
+hm_conf_set_bitmask_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    hm_uint_t           *np, i, m;
+    hm_str_t            *value;
+    hm_conf_bitmask_t   *mask;
+
+    np = (hm_uint_t *) (p + cmd->offset);
+    value = cf->args->elts;
+    mask = cmd->post;
+
+    if (*np != 0) {
+        return "is duplicate";
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        for (m = 0; mask[m].name.len != 0; m++) {
+
+            if (mask[m].name.len != value[i].len
+                || hm_strcasecmp(mask[m].name.data, value[i].data) != 0)
+            {
+                continue;
+            }
+
+            if (*np & mask[m].mask) {
+                hm_conf_log_error(HM_LOG_WARN, cf, 0,
+                                  "duplicate value \"%s\"", value[i].data);
+
+            } else {
+                *np |= mask[m].mask;
+            }
+
+            break;
+        }
+
+        if (mask[m].name.len == 0) {
+            hm_conf_log_error(HM_LOG_EMERG, cf, 0,
+                              "invalid value \"%s\"", value[i].data);
+
+            return HM_CONF_ERROR;
+        }
+    }
+
+    return HM_CONF_OK;
+}
+
+
+/* a directive without arguments that turns a flag on */
+
+char *
+hm_conf_set_flag_noargs_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    hm_flag_t  *fp;
+
+    fp = (hm_flag_t *) (p + cmd->offset);
+
+    if (*fp != HM_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    *fp = 1;
+
+    return hm_conf_post(cf, cmd, fp);
 }
 
 

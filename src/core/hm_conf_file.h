@@ -139,6 +139,12 @@ typedef struct {
 
 
 typedef struct {
+    hm_str_t             name;
+    hm_uint_t            mask;
+} hm_conf_bitmask_t;
+
+
+typedef struct {
     hm_conf_post_handler_pt  post_handler;
     hm_int_t                 low;
     hm_int_t                 high;
@@ -232,6 +238,11 @@ char *hm_conf_set_off_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf);
 char *hm_conf_set_msec_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf);
 char *hm_conf_set_sec_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf);
 char *hm_conf_set_enum_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf);
+char *hm_conf_set_bufs_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf);
+char *hm_conf_set_bitmask_slot(hm_conf_t *cf, hm_command_t *cmd,
+    void *conf);
+char *hm_conf_set_flag_noargs_slot(hm_conf_t *cf, hm_command_t *cmd,
+    void *conf);
 
 char *hm_conf_check_num_bounds(hm_conf_t *cf, void *post, void *data);
 

@@ -74,6 +74,7 @@ typedef void (*hm_connection_handler_pt)(hm_connection_t *c);
 #include <hm_event.h>
 #include <hm_event_timer.h>
 #include <hm_event_posted.h>
+#include <hm_event_connect.h>
 #include <hm_connection.h>
 #include <hm_cycle.h>
 #include <hm_variables.h>

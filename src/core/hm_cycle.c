@@ -345,8 +345,15 @@ hm_init_cycle(hm_cycle_t *old_cycle)
     pool->log = cycle->log;
 
     if (hm_init_modules(cycle) != HM_OK) {
-        /* fatal */
-        exit(1);
+
+        if (hm_is_init_cycle(old_cycle)) {
+            /* fatal at start */
+            exit(1);
+        }
+
+        /* a reload: the old configuration keeps serving */
+
+        goto failed;
     }
 
     hm_close_old_resources(cycle, old_cycle);
@@ -373,12 +380,6 @@ hm_init_cycle(hm_cycle_t *old_cycle)
 
 
 failed:
-
-    if (!hm_is_init_cycle(old_cycle)) {
-        old_ccf = (hm_core_conf_t *) hm_get_conf(old_cycle->conf_ctx,
-                                                   hm_core_module);
-        (void) old_ccf;
-    }
 
     hm_close_new_resources(cycle, old_cycle);
 
@@ -568,13 +569,6 @@ hm_init_listening(hm_cycle_t *cycle, hm_cycle_t *old_cycle)
 }
 
 
-static hm_uint_t
-hm_open_file_is_old(hm_cycle_t *old_cycle, hm_open_file_t *f)
-{
-    return 0;
-}
-
-
 static void
 hm_close_new_resources(hm_cycle_t *cycle, hm_cycle_t *old_cycle)
 {
@@ -597,9 +591,7 @@ hm_close_new_resources(hm_cycle_t *cycle, hm_cycle_t *old_cycle)
             i = 0;
         }
 
-        if (file[i].fd == HM_INVALID_FILE || file[i].fd == hm_stderr
-            || hm_open_file_is_old(old_cycle, &file[i]))
-        {
+        if (file[i].fd == HM_INVALID_FILE || file[i].fd == hm_stderr) {
             continue;
         }
 

@@ -680,3 +680,25 @@ hm_strcasestrn(u_char *s1, char *s2, size_t n)
 
     return --s1;
 }
+
+
+/* a case-insensitive search of s2 in the first n bytes of s1 */
+
+u_char *
+hm_strnstr_case(u_char *s1, char *s2, size_t n)
+{
+    size_t  len;
+
+    len = hm_strlen(s2);
+
+    while (n >= len) {
+        if (hm_strncasecmp(s1, (u_char *) s2, len) == 0) {
+            return s1;
+        }
+
+        s1++;
+        n--;
+    }
+
+    return NULL;
+}

@@ -69,6 +69,7 @@ hm_int_t hm_hextoi(u_char *line, size_t n);
 off_t hm_atoof(u_char *line, size_t n);
 time_t hm_atotm(u_char *line, size_t n);
 u_char *hm_strcasestrn(u_char *s1, char *s2, size_t n);
+u_char *hm_strnstr_case(u_char *s1, char *s2, size_t n);
 u_char *hm_hex_dump(u_char *dst, u_char *src, size_t len);
 
 

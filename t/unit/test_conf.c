@@ -331,10 +331,10 @@ test_quotes(void)
     PARSE_OK("s 'single \"q\"' 'it\\'s' \"it's\" '' \"\";\n",
              "1:[s] [single \"q\"] [it's] [it's] [] [] ;\n");
 
-    /* other escapes just drop the backslash; \n is literal in single quotes
-       too (both quote kinds behave the same) */
+    /* as in nginx, other backslashes are kept (regexes need "\d", templates
+       "\$"); \n is an escape in single quotes too */
     PARSE_OK("e \"a\\qb\" \"\\$x\" 'n\\nl';\n",
-             "1:[e] [aqb] [$x] [n\\nl] ;\n");
+             "1:[e] [a\\qb] [\\$x] [n\\nl] ;\n");
 
     /* quoted separators */
     PARSE_OK("q \"a b;c{d}e#f\";\n",
@@ -346,9 +346,10 @@ test_quotes(void)
              "2:[blk] [name] {\n"
              "3:}\n");
 
-    /* bare words: a backslash escapes the next character */
+    /* bare words: a backslash protects the next character from splitting
+       the word, and stays unless it is one of the escapes */
     PARSE_OK("bare a\\ b x\\;y q\\\"q t\\n;\n",
-             "1:[bare] [a b] [x;y] [q\"q] [tn] ;\n");
+             "1:[bare] [a\\ b] [x\\;y] [q\"q] [t\\n] ;\n");
 
     /* a quoted string may span lines */
     PARSE_OK("q \"line1\nline2\";\nafter;\n",
@@ -425,15 +426,15 @@ test_lines(void)
 
     /* an escaped line end in a bare word counts as a line */
     PARSE_OK("e a\\\nb;\nafter;\n",
-             "2:[e] [a\\nb] ;\n3:[after] ;\n");
+             "2:[e] [a\\\\nb] ;\n3:[after] ;\n");
 
     /* ... and inside quotes too */
     PARSE_OK("e \"a\\\nb\";\nafter;\n",
-             "2:[e] [a\\nb] ;\n3:[after] ;\n");
+             "2:[e] [a\\\\nb] ;\n3:[after] ;\n");
     PARSE_OK("e 'a\\\nb';\nafter;\n",
-             "2:[e] [a\\nb] ;\n3:[after] ;\n");
+             "2:[e] [a\\\\nb] ;\n3:[after] ;\n");
     PARSE_ERR("e \"a\\\nb\";\n}\n",
-              "2:[e] [a\\nb] ;\n",
+              "2:[e] [a\\\\nb] ;\n",
               "unexpected \"}\"", 3);
 
     /* a newline inside "${...}" is a line too */

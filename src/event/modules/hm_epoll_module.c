@@ -439,5 +439,11 @@ hm_epoll_init_conf(hm_cycle_t *cycle, void *conf)
 
     hm_conf_init_uint_value(epcf->events, 512);
 
+    if (epcf->events == 0) {
+        hm_log_error(HM_LOG_EMERG, cycle->log, 0,
+                     "\"epoll_events\" must be greater than 0");
+        return HM_CONF_ERROR;
+    }
+
     return HM_CONF_OK;
 }

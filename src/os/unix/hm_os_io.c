@@ -7,6 +7,7 @@
 #include <hm_config.h>
 #include <hm_core.h>
 #include <hermod.h>
+#include <sys/sendfile.h>
 
 
 hm_int_t    hm_ncpu;
@@ -212,12 +213,76 @@ hm_writev_chain(hm_connection_t *c, hm_chain_t *in, off_t limit)
 
             while (in && (hm_buf_special(in->buf)
                           || (hm_buf_in_memory(in->buf)
-                              && in->buf->pos == in->buf->last)))
+                              && in->buf->pos == in->buf->last)
+                          || (!hm_buf_in_memory(in->buf) && in->buf->in_file
+                              && in->buf->file_pos == in->buf->file_last)))
             {
                 in = in->next;
             }
 
-            return in;
+            if (in == NULL || hm_buf_in_memory(in->buf)
+                || !in->buf->in_file)
+            {
+                return in;
+            }
+
+            /* a file range: sendfile() */
+
+            size = in->buf->file_last - in->buf->file_pos;
+
+            if (send + size > limit) {
+                size = limit - send;
+            }
+
+            if (size > 0x7ffff000) {
+                size = 0x7ffff000;
+            }
+
+            {
+                off_t  offset = in->buf->file_pos;
+
+                n = sendfile(c->fd, in->buf->file->fd, &offset,
+                             (size_t) size);
+            }
+
+            if (n == -1) {
+                err = hm_errno;
+
+                if (err == HM_EAGAIN) {
+                    wev->ready = 0;
+                    return in;
+                }
+
+                if (err == HM_EINTR) {
+                    continue;
+                }
+
+                wev->error = 1;
+                (void) hm_connection_error(c, err, "sendfile() failed");
+                return HM_CHAIN_ERROR;
+            }
+
+            if (n == 0) {
+                hm_log_error(HM_LOG_ALERT, c->log, 0,
+                             "sendfile() reported that \"%V\" was truncated",
+                             &in->buf->file->name);
+                return HM_CHAIN_ERROR;
+            }
+
+            c->sent += n;
+            send += n;
+            in->buf->file_pos += n;
+
+            if (n < size) {
+                wev->ready = 0;
+                return in;
+            }
+
+            if (send >= limit) {
+                return in;
+            }
+
+            continue;
         }
 
         n = writev(c->fd, iovs, (int) niov);

@@ -80,12 +80,12 @@ hm_master_process_cycle(hm_cycle_t *cycle)
 
     ccf = (hm_core_conf_t *) hm_get_conf(cycle->conf_ctx, hm_core_module);
 
-    hm_start_worker_processes(cycle, ccf->worker_processes,
-                              HM_PROCESS_RESPAWN);
-
     /* the startup is over: errors go to the error log only */
 
     hm_use_stderr = 0;
+
+    hm_start_worker_processes(cycle, ccf->worker_processes,
+                              HM_PROCESS_RESPAWN);
 
     delay = 0;
     sigio = 0;
