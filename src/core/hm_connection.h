@@ -135,6 +135,7 @@ struct hm_connection_s {
 
     unsigned            sendfile:1;
     unsigned            tcp_nodelay:2;
+    unsigned            counted:1;       /* in the active gauge */
 
     void               *spare[4];
 };

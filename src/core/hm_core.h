@@ -78,6 +78,7 @@ typedef void (*hm_connection_handler_pt)(hm_connection_t *c);
 #include <hm_connection.h>
 #include <hm_cycle.h>
 #include <hm_variables.h>
+#include <hm_metrics.h>
 #include <hm_event_openssl.h>
 #include <hm_process_cycle.h>
 

@@ -344,6 +344,10 @@ hm_init_cycle(hm_cycle_t *old_cycle)
 
     pool->log = cycle->log;
 
+    if (hm_metrics_init_cycle(cycle) != HM_OK) {
+        goto failed;
+    }
+
     if (hm_init_modules(cycle) != HM_OK) {
 
         if (hm_is_init_cycle(old_cycle)) {

@@ -56,6 +56,7 @@ struct hm_cycle_s {
     hm_uint_t                generation;
 
     void                    *variables;      /* hm_variables.c registry */
+    void                    *metrics;        /* hm_metrics.c registry */
     void                    *spare[8];
 };
 

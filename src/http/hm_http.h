@@ -112,6 +112,20 @@ typedef hm_int_t (*hm_http_output_body_filter_pt)
 extern hm_http_output_header_filter_pt  hm_http_top_header_filter;
 extern hm_http_output_body_filter_pt    hm_http_top_body_filter;
 
+/* the HTTP counters of the metrics registry (the status module) */
+
+typedef struct {
+    hm_metric_t  *accepted;
+    hm_metric_t  *active;
+    hm_metric_t  *reading;
+    hm_metric_t  *writing;
+    hm_metric_t  *idle;
+    hm_metric_t  *requests;
+    hm_metric_t  *responses[5];
+} hm_http_metrics_t;
+
+extern hm_http_metrics_t  hm_http_metrics;
+
 extern hm_module_t  hm_http_module;
 
 extern hm_str_t  hm_http_html_default_types[];

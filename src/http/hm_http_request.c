@@ -143,6 +143,10 @@ hm_http_init_connection(hm_connection_t *c)
 
     c->data = hc;
 
+    hm_metric_inc(hm_http_metrics.accepted);
+    hm_metric_inc(hm_http_metrics.active);
+    c->counted = 1;
+
     addr_conf = c->listening->servers;
     hc->addr_conf = addr_conf;
     hc->conf_ctx = addr_conf->default_server->ctx;
@@ -318,6 +322,10 @@ hm_http_create_request(hm_connection_t *c)
     }
 
     c->requests++;
+
+    hm_metric_inc(hm_http_metrics.requests);
+    hm_metric_inc(hm_http_metrics.reading);
+    r->stat_reading = 1;
 
     clcf = hm_http_get_module_loc_conf(r, hm_http_core_module);
     (void) clcf;
@@ -1248,6 +1256,14 @@ hm_http_process_request(hm_http_request_t *r)
 
     c->log->action = "processing client request";
 
+    if (r->stat_reading) {
+        hm_metric_dec(hm_http_metrics.reading);
+        r->stat_reading = 0;
+    }
+
+    hm_metric_inc(hm_http_metrics.writing);
+    r->stat_writing = 1;
+
     c->read->handler = hm_http_request_handler;
     c->write->handler = hm_http_request_handler;
     r->read_event_handler = hm_http_block_reading;
@@ -2048,6 +2064,7 @@ hm_http_set_keepalive(hm_http_request_t *r)
     }
 
     c->idle = 1;
+    hm_metric_inc(hm_http_metrics.idle);
     hm_reusable_connection(c, 1);
 
     hm_event_add_timer(rev, clcf->keepalive_timeout);
@@ -2160,6 +2177,7 @@ hm_http_keepalive_handler(hm_event_t *rev)
     c->log->action = "reading client request line";
 
     c->idle = 0;
+    hm_metric_dec(hm_http_metrics.idle);
     hm_reusable_connection(c, 0);
 
     c->data = hm_http_create_request(c);
@@ -2345,6 +2363,25 @@ hm_http_free_request(hm_http_request_t *r, hm_int_t rc)
         r->headers_out.status = rc;
     }
 
+    if (r->stat_reading) {
+        hm_metric_dec(hm_http_metrics.reading);
+        r->stat_reading = 0;
+    }
+
+    if (r->stat_writing) {
+        hm_metric_dec(hm_http_metrics.writing);
+        r->stat_writing = 0;
+    }
+
+    {
+        hm_uint_t  status = r->err_status ? r->err_status
+                                          : r->headers_out.status;
+
+        if (status >= 100 && status < 600 && r->connection->sent) {
+            hm_metric_inc(hm_http_metrics.responses[status / 100 - 1]);
+        }
+    }
+
     if (!r->logged) {
         r->connection->log->action = "logging request";
 
@@ -2404,6 +2441,11 @@ hm_http_close_connection(hm_connection_t *c)
 
     hm_log_debug(c->log, "close http connection: %d", c->fd);
 
+    if (c->idle) {
+        hm_metric_dec(hm_http_metrics.idle);
+        c->idle = 0;
+    }
+
     if (c->ssl) {
         if (hm_ssl_shutdown(c) == HM_AGAIN) {
             c->ssl->handler = hm_http_close_connection;
@@ -2412,6 +2454,11 @@ hm_http_close_connection(hm_connection_t *c)
     }
 
     c->destroyed = 1;
+
+    if (c->counted) {
+        hm_metric_dec(hm_http_metrics.active);
+        c->counted = 0;
+    }
 
     pool = c->pool;
 

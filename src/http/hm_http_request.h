@@ -292,6 +292,8 @@ struct hm_http_request_s {
     unsigned                          upgrade:1;
     unsigned                          id_set:1;
     unsigned                          pipeline:1;
+    unsigned                          stat_reading:1;
+    unsigned                          stat_writing:1;
 
     unsigned                          http_state:4;
 

@@ -2162,6 +2162,8 @@ hm_http_upstream_finalize_request(hm_http_request_t *r,
     if (u->peer.free && u->peer.sockaddr) {
         if (u->rrp.current && u->cur->response_time != (hm_msec_t) -1) {
             u->rrp.current->response_time_ms += u->cur->response_time;
+            hm_metric_add_value(u->rrp.current->m_time,
+                                (int64_t) u->cur->response_time);
         }
 
         u->peer.free(&u->peer, u->peer.data, 0);
@@ -2711,6 +2713,7 @@ hm_http_upstream_add(hm_conf_t *cf, hm_url_t *u, hm_uint_t implicit)
             /* the block replaces a name proxy_pass used before it */
 
             uscfp[i]->implicit = 0;
+            uscfp[i]->label = u->host;
             hm_conf_location(cf, &uscfp[i]->where);
         }
 
@@ -2723,6 +2726,7 @@ hm_http_upstream_add(hm_conf_t *cf, hm_url_t *u, hm_uint_t implicit)
     }
 
     uscf->host = u->host;
+    uscf->label = (implicit && u->url.len) ? u->url : u->host;
     uscf->port = u->port;
     uscf->implicit = implicit;
     uscf->keepalive_timeout = HM_CONF_UNSET_MSEC;
@@ -2806,6 +2810,10 @@ hm_http_upstream_init_main_conf(hm_conf_t *cf, void *conf)
         }
 
         if (hm_http_upstream_init_peers(cf, uscfp[i]) != HM_OK) {
+            return HM_CONF_ERROR;
+        }
+
+        if (hm_http_upstream_add_metrics(cf, uscfp[i]) != HM_OK) {
             return HM_CONF_ERROR;
         }
 

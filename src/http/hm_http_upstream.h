@@ -76,6 +76,11 @@ struct hm_http_upstream_rr_peer_s {
 
     unsigned                          down:1;
 
+    /* in the metrics registry */
+    hm_metric_t                      *m_requests;
+    hm_metric_t                      *m_failures;
+    hm_metric_t                      *m_time;
+
     hm_http_upstream_rr_peer_t       *next;
 
     void                             *spare[2];
@@ -131,6 +136,7 @@ struct hm_http_upstream_srv_conf_s {
     hm_array_t                       *servers;  /* hm_http_upstream_server_t */
 
     hm_str_t                          host;
+    hm_str_t                          label;   /* in metrics: host[:port] */
     in_port_t                         port;
     hm_conf_location_t                where;
 
@@ -318,6 +324,8 @@ hm_int_t hm_http_upstream_init_peer(hm_http_request_t *r,
 hm_int_t hm_http_upstream_get_peer(hm_peer_connection_t *pc, void *data);
 void hm_http_upstream_free_peer(hm_peer_connection_t *pc, void *data,
     hm_uint_t state);
+hm_int_t hm_http_upstream_add_metrics(hm_conf_t *cf,
+    hm_http_upstream_srv_conf_t *uscf);
 
 /* keepalive */
 hm_connection_t *hm_http_upstream_keepalive_get(

@@ -408,6 +408,7 @@ hm_http_upstream_get_peer(hm_peer_connection_t *pc, void *data)
 
     peer->conns++;
     peer->requests++;
+    hm_metric_inc(peer->m_requests);
 
     /* a cached keepalive connection to this peer */
 
@@ -706,6 +707,7 @@ hm_http_upstream_free_peer(hm_peer_connection_t *pc, void *data,
 
         peer->fails++;
         peer->failures++;
+        hm_metric_inc(peer->m_failures);
         peer->accessed = now;
         peer->checked = now;
 
@@ -736,4 +738,66 @@ hm_http_upstream_free_peer(hm_peer_connection_t *pc, void *data,
     if (pc->tries) {
         pc->tries--;
     }
+}
+
+
+/* hermod_upstream_*{upstream="name",server="addr"}, one name at a time */
+
+hm_int_t
+hm_http_upstream_add_metrics(hm_conf_t *cf, hm_http_upstream_srv_conf_t *uscf)
+{
+    hm_str_t                      label;
+    hm_uint_t                     pass;
+    hm_http_upstream_rr_peer_t   *peer;
+    hm_http_upstream_rr_peers_t  *peers;
+
+    for (pass = 0; pass < 3; pass++) {
+
+        for (peers = uscf->peers; peers; peers = peers->next) {
+            for (peer = peers->peer; peer; peer = peer->next) {
+
+                label.data = hm_pnalloc(cf->pool, sizeof("upstream=\"\","
+                                                         "server=\"\"") - 1
+                                                  + uscf->label.len
+                                                  + peer->name.len);
+                if (label.data == NULL) {
+                    return HM_ERROR;
+                }
+
+                label.len = hm_sprintf(label.data,
+                                       "upstream=\"%V\",server=\"%V\"",
+                                       &uscf->label, &peer->name)
+                            - label.data;
+
+                switch (pass) {
+
+                case 0:
+                    peer->m_requests = hm_metric_add(cf->cycle,
+                        "hermod_upstream_requests_total",
+                        "Requests sent to an upstream server.", &label,
+                        HM_METRIC_COUNTER);
+                    break;
+
+                case 1:
+                    peer->m_failures = hm_metric_add(cf->cycle,
+                        "hermod_upstream_failures_total",
+                        "Failed attempts on an upstream server.", &label,
+                        HM_METRIC_COUNTER);
+                    break;
+
+                default:
+                    peer->m_time = hm_metric_add(cf->cycle,
+                        "hermod_upstream_response_seconds_total",
+                        "Time spent waiting for an upstream server.",
+                        &label, HM_METRIC_COUNTER);
+
+                    if (peer->m_time) {
+                        peer->m_time->scale = 1000;
+                    }
+                }
+            }
+        }
+    }
+
+    return HM_OK;
 }
