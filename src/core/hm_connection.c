@@ -8,6 +8,11 @@
 
 hm_uint_t  hm_connection_counter = 1;
 
+static hm_queue_t  hm_reusable_queue;
+static hm_uint_t   hm_reusable_queue_inited;
+
+static void hm_drain_connections(hm_log_t *log);
+
 
 hm_listening_t *
 hm_create_listening(hm_conf_t *cf, struct sockaddr *sockaddr,
@@ -319,6 +324,11 @@ hm_get_connection(hm_socket_t s, hm_log_t *log)
     c = hm_cycle->free_connections;
 
     if (c == NULL) {
+        hm_drain_connections(log);
+        c = hm_cycle->free_connections;
+    }
+
+    if (c == NULL) {
         hm_log_error(HM_LOG_ALERT, log, 0,
                      "%ui worker_connections are not enough",
                      hm_cycle->connection_n);
@@ -424,8 +434,54 @@ hm_close_connection(hm_connection_t *c)
  * they are closed at once instead of waiting for the peer.
  */
 
-static hm_queue_t  hm_reusable_queue;
-static hm_uint_t   hm_reusable_queue_inited;
+
+
+/*
+ * Out of connections: close up to 32 of the least recently used reusable
+ * ones (idle keep-alive, clients that have not sent a request yet), as
+ * nginx does, so that new clients are served instead of refused.
+ */
+
+static void
+hm_drain_connections(hm_log_t *log)
+{
+    hm_uint_t         i, n;
+    hm_queue_t       *q;
+    hm_connection_t  *c;
+
+    if (!hm_reusable_queue_inited || hm_queue_empty(&hm_reusable_queue)) {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < 32; i++) {
+        if (hm_queue_empty(&hm_reusable_queue)) {
+            break;
+        }
+
+        q = hm_queue_last(&hm_reusable_queue);
+        c = hm_queue_data(q, hm_connection_t, queue);
+
+        c->close = 1;
+        c->read->handler(c->read);
+
+        if (c->reusable) {
+
+            /* the owner kept it: do not loop on it */
+
+            hm_reusable_connection(c, 0);
+        }
+
+        n++;
+    }
+
+    if (n) {
+        hm_log_error(HM_LOG_WARN, log, 0,
+                     "%ui worker_connections are not enough, "
+                     "reusing connections", hm_cycle->connection_n);
+    }
+}
 
 
 void
@@ -448,27 +504,30 @@ hm_reusable_connection(hm_connection_t *c, hm_uint_t reusable)
 }
 
 
+/*
+ * On graceful stop only idle connections (keep-alive between requests,
+ * cached upstream connections) are closed at once, as in nginx: a
+ * connection accepted but not yet read from is served.
+ */
+
 void
 hm_close_idle_connections(hm_cycle_t *cycle)
 {
-    hm_queue_t       *q, *next;
+    hm_uint_t         i;
     hm_connection_t  *c;
 
-    if (!hm_reusable_queue_inited) {
+    c = cycle->connections;
+
+    if (c == NULL) {
         return;
     }
 
-    for (q = hm_queue_head(&hm_reusable_queue);
-         q != hm_queue_sentinel(&hm_reusable_queue);
-         q = next)
-    {
-        next = hm_queue_next(q);
-        c = hm_queue_data(q, hm_connection_t, queue);
+    for (i = 0; i < cycle->connection_n; i++) {
 
-        /* the owner's read handler sees "close" and finishes the job */
-
-        c->close = 1;
-        c->read->handler(c->read);
+        if (c[i].fd != (hm_socket_t) -1 && c[i].idle) {
+            c[i].close = 1;
+            c[i].read->handler(c[i].read);
+        }
     }
 }
 
