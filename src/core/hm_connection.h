@@ -83,6 +83,12 @@ typedef hm_chain_t *(*hm_send_chain_pt)(hm_connection_t *c, hm_chain_t *in,
 #define HM_CHAIN_ERROR  (hm_chain_t *) HM_ERROR
 
 
+/*
+ * Connections are allocated by the core only (hm_get_connection), so this
+ * struct may grow at its end without an ABI change; it has no spare slots
+ * because every byte here is paid per connection.
+ */
+
 struct hm_connection_s {
     void               *data;
     hm_event_t         *read;
@@ -136,8 +142,6 @@ struct hm_connection_s {
     unsigned            sendfile:1;
     unsigned            tcp_nodelay:2;
     unsigned            counted:1;       /* in the active gauge */
-
-    void               *spare[4];
 };
 
 

@@ -144,15 +144,23 @@ hm_event_accept(hm_event_t *ev)
         c->number = hm_connection_counter++;
         c->start_time = hm_current_msec;
 
-        c->addr_text.data = hm_pnalloc(c->pool, HM_SOCKADDR_STRLEN);
-        if (c->addr_text.data == NULL) {
-            hm_close_accepted_connection(c);
-            return;
-        }
+        /* the text of the address, no longer than its family needs */
 
-        c->addr_text.len = hm_sock_ntop(c->sockaddr, c->socklen,
-                                        c->addr_text.data,
-                                        HM_SOCKADDR_STRLEN, 0);
+        {
+            size_t  tlen;
+
+            tlen = (c->sockaddr->sa_family == AF_INET) ? INET_ADDRSTRLEN
+                                                       : HM_SOCKADDR_STRLEN;
+
+            c->addr_text.data = hm_pnalloc(c->pool, tlen);
+            if (c->addr_text.data == NULL) {
+                hm_close_accepted_connection(c);
+                return;
+            }
+
+            c->addr_text.len = hm_sock_ntop(c->sockaddr, c->socklen,
+                                            c->addr_text.data, tlen, 0);
+        }
 
         if (hm_add_conn(c) == HM_ERROR) {
             hm_close_accepted_connection(c);

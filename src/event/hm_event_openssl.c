@@ -21,6 +21,15 @@
 #include <hm_core.h>
 
 
+hm_conf_bitmask_t  hm_ssl_protocol_names[] = {
+    { hm_string("TLSv1"), HM_SSL_TLSv1 },
+    { hm_string("TLSv1.1"), HM_SSL_TLSv1_1 },
+    { hm_string("TLSv1.2"), HM_SSL_TLSv1_2 },
+    { hm_string("TLSv1.3"), HM_SSL_TLSv1_3 },
+    { hm_null_string, 0 }
+};
+
+
 static void hm_ssl_clear_error(hm_log_t *log);
 static u_char *hm_ssl_error_queue(u_char *p, u_char *last);
 static void hm_ssl_conf_error(hm_conf_t *cf, const char *fmt, ...);

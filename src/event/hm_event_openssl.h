@@ -90,6 +90,12 @@ struct hm_ssl_connection_s {
 #define HM_SSL_CLIENT   2
 
 
+/* "ssl_protocols TLSv1.2 TLSv1.3": names for hm_conf_set_bitmask_slot */
+extern hm_conf_bitmask_t  hm_ssl_protocol_names[];
+
+#define HM_SSL_DEFAULT_PROTOCOLS  (HM_SSL_TLSv1_2|HM_SSL_TLSv1_3)
+
+
 hm_int_t hm_ssl_init(hm_log_t *log);
 
 /*

@@ -56,8 +56,6 @@ static char *hm_http_proxy_set_header(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 static char *hm_http_proxy_http_version(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
-static char *hm_http_proxy_ssl_protocols(hm_conf_t *cf, hm_command_t *cmd,
-    void *conf);
 static hm_int_t hm_http_proxy_add_variables(hm_conf_t *cf);
 static hm_int_t hm_http_proxy_init_headers(hm_conf_t *cf,
     hm_http_proxy_loc_conf_t *plcf);
@@ -248,10 +246,10 @@ static hm_command_t  hm_http_proxy_commands[] = {
 
     { hm_string("proxy_ssl_protocols"),
       HM_HTTP_MAIN_CONF|HM_HTTP_SRV_CONF|HM_HTTP_LOC_CONF|HM_CONF_1MORE,
-      hm_http_proxy_ssl_protocols,
+      hm_conf_set_bitmask_slot,
       HM_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL,
+      offsetof(hm_http_proxy_loc_conf_t, ssl_protocols),
+      &hm_ssl_protocol_names,
       "TLS versions offered to upstreams." },
 
       hm_null_command
@@ -805,7 +803,6 @@ hm_http_proxy_create_loc_conf(hm_conf_t *cf)
     conf->headers_source = HM_CONF_UNSET_PTR;
     conf->http_version = HM_CONF_UNSET_UINT;
     conf->ssl_verify_depth = HM_CONF_UNSET;
-    conf->ssl_protocols = HM_CONF_UNSET_UINT;
 
     hm_conf_location(cf, &conf->where);
 
@@ -857,8 +854,10 @@ hm_http_proxy_merge_loc_conf(hm_conf_t *cf, void *parent, void *child)
                             prev->ssl_certificate, "");
     hm_conf_merge_str_value(conf->ssl_certificate_key,
                             prev->ssl_certificate_key, "");
-    hm_conf_merge_uint_value(conf->ssl_protocols, prev->ssl_protocols,
-                             (HM_SSL_TLSv1_2|HM_SSL_TLSv1_3));
+    if (conf->ssl_protocols == 0) {
+        conf->ssl_protocols = prev->ssl_protocols ? prev->ssl_protocols
+                                                  : HM_SSL_DEFAULT_PROTOCOLS;
+    }
 
     if (conf->upstream.next_upstream == 0) {
         conf->upstream.next_upstream = prev->upstream.next_upstream
@@ -1270,42 +1269,3 @@ hm_http_proxy_http_version(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 }
 
 
-static char *
-hm_http_proxy_ssl_protocols(hm_conf_t *cf, hm_command_t *cmd, void *conf)
-{
-    hm_http_proxy_loc_conf_t *plcf = conf;
-
-    hm_str_t   *value;
-    hm_uint_t   i;
-
-    if (plcf->ssl_protocols != HM_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    plcf->ssl_protocols = 0;
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (hm_str_eq(&value[i], "TLSv1")) {
-            plcf->ssl_protocols |= HM_SSL_TLSv1;
-
-        } else if (hm_str_eq(&value[i], "TLSv1.1")) {
-            plcf->ssl_protocols |= HM_SSL_TLSv1_1;
-
-        } else if (hm_str_eq(&value[i], "TLSv1.2")) {
-            plcf->ssl_protocols |= HM_SSL_TLSv1_2;
-
-        } else if (hm_str_eq(&value[i], "TLSv1.3")) {
-            plcf->ssl_protocols |= HM_SSL_TLSv1_3;
-
-        } else {
-            hm_conf_log_error(HM_LOG_EMERG, cf, 0,
-                              "invalid value \"%V\"", &value[i]);
-            return HM_CONF_ERROR;
-        }
-    }
-
-    return HM_CONF_OK;
-}

@@ -46,8 +46,6 @@ static void *hm_http_ssl_create_srv_conf(hm_conf_t *cf);
 static char *hm_http_ssl_merge_srv_conf(hm_conf_t *cf, void *parent,
     void *child);
 static hm_int_t hm_http_ssl_init(hm_conf_t *cf);
-static char *hm_http_ssl_protocols(hm_conf_t *cf, hm_command_t *cmd,
-    void *conf);
 static char *hm_http_ssl_session_cache(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 static void hm_http_ssl_handshake(hm_event_t *rev);
@@ -87,10 +85,10 @@ static hm_command_t  hm_http_ssl_commands[] = {
 
     { hm_string("ssl_protocols"),
       HM_HTTP_MAIN_CONF|HM_HTTP_SRV_CONF|HM_CONF_1MORE,
-      hm_http_ssl_protocols,
+      hm_conf_set_bitmask_slot,
       HM_HTTP_SRV_CONF_OFFSET,
-      0,
-      NULL,
+      offsetof(hm_http_ssl_srv_conf_t, protocols),
+      &hm_ssl_protocol_names,
       "TLS versions accepted: TLSv1 TLSv1.1 TLSv1.2 TLSv1.3." },
 
     { hm_string("ssl_ciphers"),
@@ -211,7 +209,6 @@ hm_http_ssl_create_srv_conf(hm_conf_t *cf)
     sscf->session_tickets = HM_CONF_UNSET;
     sscf->verify = HM_CONF_UNSET_UINT;
     sscf->verify_depth = HM_CONF_UNSET;
-    sscf->protocols = HM_CONF_UNSET_UINT;
 
     hm_conf_location(cf, &sscf->where);
 
@@ -231,8 +228,10 @@ hm_http_ssl_merge_srv_conf(hm_conf_t *cf, void *parent, void *child)
     hm_conf_merge_ptr_value(conf->certificates, prev->certificates, NULL);
     hm_conf_merge_ptr_value(conf->certificate_keys, prev->certificate_keys,
                             NULL);
-    hm_conf_merge_uint_value(conf->protocols, prev->protocols,
-                             (HM_SSL_TLSv1_2|HM_SSL_TLSv1_3));
+    if (conf->protocols == 0) {
+        conf->protocols = prev->protocols ? prev->protocols
+                                          : HM_SSL_DEFAULT_PROTOCOLS;
+    }
     hm_conf_merge_str_value(conf->ciphers, prev->ciphers, "HIGH:!aNULL:!MD5");
     hm_conf_merge_value(conf->prefer_server_ciphers,
                         prev->prefer_server_ciphers, 0);
@@ -347,45 +346,6 @@ hm_http_ssl_merge_srv_conf(hm_conf_t *cf, void *parent, void *child)
 }
 
 
-static char *
-hm_http_ssl_protocols(hm_conf_t *cf, hm_command_t *cmd, void *conf)
-{
-    hm_http_ssl_srv_conf_t *sscf = conf;
-
-    hm_str_t   *value;
-    hm_uint_t   i;
-
-    if (sscf->protocols != HM_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    sscf->protocols = 0;
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (hm_str_eq(&value[i], "TLSv1")) {
-            sscf->protocols |= HM_SSL_TLSv1;
-
-        } else if (hm_str_eq(&value[i], "TLSv1.1")) {
-            sscf->protocols |= HM_SSL_TLSv1_1;
-
-        } else if (hm_str_eq(&value[i], "TLSv1.2")) {
-            sscf->protocols |= HM_SSL_TLSv1_2;
-
-        } else if (hm_str_eq(&value[i], "TLSv1.3")) {
-            sscf->protocols |= HM_SSL_TLSv1_3;
-
-        } else {
-            hm_conf_log_error(HM_LOG_EMERG, cf, 0,
-                              "invalid value \"%V\"", &value[i]);
-            return HM_CONF_ERROR;
-        }
-    }
-
-    return HM_CONF_OK;
-}
 
 
 static char *
