@@ -1852,6 +1852,13 @@ hm_http_test_reading(hm_http_request_t *r)
         goto closed;
     }
 
+    if (hm_event_flags & HM_USE_EPOLL_EVENT) {
+
+        /* EPOLLRDHUP would have set pending_eof */
+
+        return;
+    }
+
     n = recv(c->fd, buf, 1, MSG_PEEK);
 
     if (n == 0) {

@@ -1903,6 +1903,15 @@ hm_http_upstream_check_broken_connection(hm_http_request_t *r)
         goto closed;
     }
 
+    /*
+     * epoll reports a closed peer with EPOLLRDHUP (pending_eof): without
+     * it there is nothing to look at, and no recv() to pay per request
+     */
+
+    if (hm_event_flags & HM_USE_EPOLL_EVENT) {
+        return;
+    }
+
     n = recv(c->fd, buf, 1, MSG_PEEK);
 
     if (n > 0) {
