@@ -145,7 +145,7 @@ http {
         ssl_client_certificate %%TESTDIR%%/ca.crt;
         ssl_verify_client optional;
 
-        return 200 "dn=$ssl_client_s_dn";
+        return 200 "dn=$ssl_client_s_dn verify=$ssl_client_verify";
     }
 
     server {
@@ -307,12 +307,17 @@ ok($rc != 0 || $body =~ /^4\d\d$/,
 # ssl_verify_client optional
 
 ($rc, $body) = curl("https://127.0.0.1:$po/");
-is($body, 'dn=', 'verify optional, no certificate: served, empty DN');
+is($body, 'dn= verify=NONE', 'verify optional, no certificate: served');
 
 ($rc, $body) = curl('--cert', "$d/client.crt", '--key', "$d/client.key",
     "https://127.0.0.1:$po/");
-is($body, 'dn=CN=client one,O=Hermod Test',
-    'verify optional, certificate: DN');
+is($body, 'dn=CN=client one,O=Hermod Test verify=SUCCESS',
+    'verify optional, certificate: DN and SUCCESS');
+
+($rc, $body) = curl('-o', '/dev/null', '-w', '%{http_code}',
+    '--cert', "$d/rogue.crt", '--key', "$d/rogue.key",
+    "https://127.0.0.1:$po/");
+is($body, '400', 'verify optional, untrusted certificate: 400 as in nginx');
 
 # the session cache: a TLS 1.2 session is resumed
 

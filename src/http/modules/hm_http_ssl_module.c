@@ -46,6 +46,8 @@ static void *hm_http_ssl_create_srv_conf(hm_conf_t *cf);
 static char *hm_http_ssl_merge_srv_conf(hm_conf_t *cf, void *parent,
     void *child);
 static hm_int_t hm_http_ssl_init(hm_conf_t *cf);
+static hm_int_t hm_http_ssl_preconfiguration(hm_conf_t *cf);
+static hm_int_t hm_http_ssl_postconfiguration(hm_conf_t *cf);
 static char *hm_http_ssl_session_cache(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 static void hm_http_ssl_handshake(hm_event_t *rev);
@@ -160,8 +162,8 @@ static hm_command_t  hm_http_ssl_commands[] = {
 
 
 static hm_http_module_t  hm_http_ssl_module_ctx = {
-    hm_http_ssl_init,                      /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    hm_http_ssl_preconfiguration,          /* preconfiguration */
+    hm_http_ssl_postconfiguration,         /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -631,4 +633,128 @@ static hm_int_t
 hm_http_ssl_init(hm_conf_t *cf)
 {
     return hm_ssl_init(cf->log);
+}
+
+
+/*
+ * "ssl_verify_client optional": a certificate that was presented and does
+ * not verify fails the request with 400, as in nginx; no certificate is
+ * fine.  $ssl_client_verify tells which.
+ */
+
+static hm_int_t
+hm_http_ssl_verify_handler(hm_http_request_t *r)
+{
+    long                     rc;
+    hm_connection_t         *c;
+    hm_http_ssl_srv_conf_t  *sscf;
+
+    c = r->connection;
+
+    if (c->ssl == NULL || r->internal) {
+        return HM_DECLINED;
+    }
+
+    sscf = hm_http_get_module_srv_conf(r, hm_http_ssl_module);
+
+    if (sscf->verify != HM_HTTP_SSL_VERIFY_OPTIONAL) {
+        return HM_DECLINED;
+    }
+
+    if (hm_ssl_verify_result(c, &rc) == HM_ERROR) {
+        hm_log_error(HM_LOG_INFO, c->log, 0,
+                     "client SSL certificate verify error: (%l:%s)",
+                     rc, X509_verify_cert_error_string(rc));
+
+        r->keepalive = 0;
+
+        return HM_HTTP_BAD_REQUEST;
+    }
+
+    return HM_DECLINED;
+}
+
+
+static hm_int_t
+hm_http_ssl_client_verify_variable(void *ctx, hm_pool_t *pool,
+    hm_variable_value_t *v, uintptr_t data)
+{
+    hm_http_request_t *r = ctx;
+
+    long         rc;
+    const char  *str;
+    size_t       len;
+
+    if (r->connection->ssl == NULL) {
+        v->not_found = 1;
+        return HM_OK;
+    }
+
+    switch (hm_ssl_verify_result(r->connection, &rc)) {
+
+    case HM_OK:
+        v->data = (u_char *) "SUCCESS";
+        v->len = sizeof("SUCCESS") - 1;
+        break;
+
+    case HM_DECLINED:
+        v->data = (u_char *) "NONE";
+        v->len = sizeof("NONE") - 1;
+        break;
+
+    default:
+        str = X509_verify_cert_error_string(rc);
+        len = sizeof("FAILED:") - 1 + hm_strlen(str);
+
+        v->data = hm_pnalloc(pool, len);
+        if (v->data == NULL) {
+            return HM_ERROR;
+        }
+
+        v->len = hm_sprintf(v->data, "FAILED:%s", str) - v->data;
+        break;
+    }
+
+    v->valid = 1;
+
+    return HM_OK;
+}
+
+
+static hm_variable_t  hm_http_ssl_vars[] = {
+
+    { hm_string("ssl_client_verify"), hm_http_ssl_client_verify_variable, 0,
+      HM_VAR_HTTP, 0, 0, { NULL, NULL } },
+
+    { hm_null_string, NULL, 0, 0, 0, 0, { NULL, NULL } }
+};
+
+
+static hm_int_t
+hm_http_ssl_preconfiguration(hm_conf_t *cf)
+{
+    if (hm_http_ssl_init(cf) != HM_OK) {
+        return HM_ERROR;
+    }
+
+    return hm_add_variables(cf->cycle, hm_http_ssl_vars);
+}
+
+
+static hm_int_t
+hm_http_ssl_postconfiguration(hm_conf_t *cf)
+{
+    hm_http_handler_pt        *h;
+    hm_http_core_main_conf_t  *cmcf;
+
+    cmcf = hm_http_conf_get_module_main_conf(cf, hm_http_core_module);
+
+    h = hm_array_push(&cmcf->phases[HM_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return HM_ERROR;
+    }
+
+    *h = hm_http_ssl_verify_handler;
+
+    return HM_OK;
 }
