@@ -145,6 +145,11 @@ http {
             client_max_body_size 0;
         }
 
+        location /ahead/ {
+            proxy_pass http://127.0.0.1:$oport/;
+            proxy_buffers 16 32k;
+        }
+
         location /upload_buffered {
             proxy_pass http://127.0.0.1:$oport/upload;
             client_max_body_size 0;
@@ -327,6 +332,14 @@ my $want = $md5->hexdigest;
 my ($rc, $got) = $t->run_cmd(['sh', '-c',
     "curl -s --max-time 60 http://127.0.0.1:$port/big.bin | md5sum"]);
 like($got, qr/^$want/, '64 MiB download intact');
+
+# a slow client with read-ahead (proxy_buffers): the copies are reused,
+# nothing is lost or reordered
+
+($rc, $got) = $t->run_cmd(['sh', '-c',
+    "curl -s --max-time 60 --limit-rate 16M "
+    . "http://127.0.0.1:$port/ahead/big.bin | md5sum"], timeout => 90);
+like($got, qr/^$want/, '64 MiB to a rate-limited client, read ahead intact');
 
 my $upload = $t->testdir() . '/upload.bin';
 system("head -c 67108864 /dev/zero > $upload") == 0 or die;

@@ -144,13 +144,17 @@ ok(keys %h >= 2, 'hash spreads keys over servers');
 
 # consistent hash: adding a server moves only a part of the keys
 
-my ($moved, $total) = (0, 60);
+# (the expected share of the new server is a quarter; with 120 keys the
+# worst of 300 simulated port sets moved 53, modulo hashing moves ~90)
+
+my ($moved, $total) = (0, 120);
 for my $k (1 .. $total) {
-    my $three = get("/ch?k=$k");
-    my $four = get("/ch3?k=$k");
+    my $key = 'session-' . ($k * 7919) . "-user$k";
+    my $three = get("/ch?k=$key");
+    my $four = get("/ch3?k=$key");
     $moved++ if $three ne $four;
 }
-ok($moved < $total / 2, "consistent hash: $moved of $total keys moved");
+ok($moved < 70, "consistent hash: $moved of $total keys moved");
 
 # random two
 

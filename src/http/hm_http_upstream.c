@@ -35,6 +35,8 @@ static void hm_http_upstream_send_response(hm_http_request_t *r,
 static void hm_http_upstream_process_body(hm_http_request_t *r,
     hm_http_upstream_t *u);
 static void hm_http_upstream_process_downstream(hm_http_request_t *r);
+static hm_int_t hm_http_upstream_absorb(hm_http_request_t *r,
+    hm_http_upstream_t *u);
 static hm_int_t hm_http_upstream_body_input(hm_http_request_t *r,
     hm_http_upstream_t *u, hm_buf_t *b);
 static void hm_http_upstream_upgrade(hm_http_request_t *r,
@@ -1539,6 +1541,17 @@ hm_http_upstream_process_body(hm_http_request_t *r, hm_http_upstream_t *u)
             return;
         }
 
+        if (r->out && u->conf->buffering && !u->body_done
+            && hm_http_upstream_absorb(r, u) == HM_OK)
+        {
+            /*
+             * proxy_buffering: what the client has not taken was moved to
+             * proxy_buffers; the input buffer reads on while they last
+             */
+
+            goto read;
+        }
+
         if (r->out) {
 
             /* the client is slow: wait for its write event */
@@ -1561,7 +1574,9 @@ hm_http_upstream_process_body(hm_http_request_t *r, hm_http_upstream_t *u)
             continue;
         }
 
-        /* everything went out: the input buffer is free again */
+    read:
+
+        /* everything went out or was copied: the input buffer is free */
 
         b->pos = b->start;
         b->last = b->start;
@@ -1617,6 +1632,92 @@ hm_http_upstream_process_body(hm_http_request_t *r, hm_http_upstream_t *u)
     if (!c->read->timer_set) {
         hm_event_add_timer(c->read, u->conf->read_timeout);
     }
+}
+
+
+/*
+ * Moves the data of r->out that still points into the input buffer into
+ * copy blocks (at most proxy_buffers of them per request), so that the
+ * input buffer can read on.  HM_DECLINED when the blocks are all in use.
+ */
+
+static hm_int_t
+hm_http_upstream_absorb(hm_http_request_t *r, hm_http_upstream_t *u)
+{
+    size_t                    need, size;
+    hm_buf_t                 *b;
+    hm_chain_t               *cl;
+    hm_http_upstream_copy_t  *cp;
+
+    /* blocks whose data was sent are free again */
+
+    for (cp = u->copies; cp; cp = cp->next) {
+        if (cp->buf && (cp->buf->start != cp->block
+                        || cp->buf->pos == cp->buf->last))
+        {
+            cp->buf = NULL;
+        }
+    }
+
+    size = hm_max(u->conf->bufs.size, u->conf->buffer_size);
+
+    for (cl = r->out; cl; cl = cl->next) {
+
+        b = cl->buf;
+
+        if (b->shadow != &u->buffer || b->pos == b->last) {
+            continue;
+        }
+
+        need = b->last - b->pos;
+
+        for (cp = u->copies; cp; cp = cp->next) {
+            if (cp->buf == NULL) {
+                break;
+            }
+        }
+
+        if (cp == NULL) {
+
+            if (u->ncopies >= (hm_uint_t) u->conf->bufs.num) {
+                return HM_DECLINED;
+            }
+
+            cp = hm_palloc(r->pool, sizeof(hm_http_upstream_copy_t));
+            if (cp == NULL) {
+                return HM_DECLINED;
+            }
+
+            cp->block = hm_palloc(r->pool, size);
+            if (cp->block == NULL) {
+                return HM_DECLINED;
+            }
+
+            cp->size = size;
+            cp->buf = NULL;
+            cp->next = u->copies;
+            u->copies = cp;
+            u->ncopies++;
+        }
+
+        if (need > cp->size) {
+            return HM_DECLINED;
+        }
+
+        hm_memcpy(cp->block, b->pos, need);
+
+        b->start = cp->block;
+        b->pos = cp->block;
+        b->last = cp->block + need;
+        b->end = cp->block + cp->size;
+        b->shadow = NULL;
+        b->memory = 0;
+        b->temporary = 1;
+
+        cp->buf = b;
+    }
+
+    return HM_OK;
 }
 
 

@@ -244,6 +244,16 @@ typedef void (*hm_http_upstream_handler_pt)(hm_http_request_t *r,
     hm_http_upstream_t *u);
 
 
+typedef struct hm_http_upstream_copy_s  hm_http_upstream_copy_t;
+
+struct hm_http_upstream_copy_s {
+    u_char                           *block;
+    size_t                            size;
+    hm_buf_t                         *buf;      /* NULL: the block is free */
+    hm_http_upstream_copy_t          *next;
+};
+
+
 struct hm_http_upstream_s {
     hm_http_upstream_handler_pt       read_event_handler;
     hm_http_upstream_handler_pt       write_event_handler;
@@ -266,6 +276,10 @@ struct hm_http_upstream_s {
     hm_chain_t                       *free_bufs;
     hm_chain_t                       *out_bufs;     /* to the client */
     hm_chain_t                       *busy_bufs;
+
+    /* proxy_buffering: copies of data a slow client has not taken yet */
+    hm_http_upstream_copy_t          *copies;
+    hm_uint_t                         ncopies;
 
     hm_http_chunked_t                 chunked;
     hm_http_parse_t                   parse;

@@ -172,6 +172,14 @@ static hm_command_t  hm_http_proxy_commands[] = {
       NULL,
       "The buffer for the response header and for its body." },
 
+    { hm_string("proxy_buffers"),
+      HM_HTTP_MAIN_CONF|HM_HTTP_SRV_CONF|HM_HTTP_LOC_CONF|HM_CONF_TAKE2,
+      hm_conf_set_bufs_slot,
+      HM_HTTP_LOC_CONF_OFFSET,
+      offsetof(hm_http_proxy_loc_conf_t, upstream.bufs),
+      NULL,
+      "number size: memory for reading a response ahead of a slow client." },
+
     { hm_string("proxy_request_buffering"),
       HM_HTTP_MAIN_CONF|HM_HTTP_SRV_CONF|HM_HTTP_LOC_CONF|HM_CONF_FLAG,
       hm_conf_set_flag_slot,
@@ -835,6 +843,16 @@ hm_http_proxy_merge_loc_conf(hm_conf_t *cf, void *parent, void *child)
                              (size_t) 2 * hm_pagesize);
     hm_conf_merge_value(conf->upstream.buffering,
                         prev->upstream.buffering, 1);
+
+    if (conf->upstream.bufs.num == 0) {
+        if (prev->upstream.bufs.num) {
+            conf->upstream.bufs = prev->upstream.bufs;
+
+        } else {
+            conf->upstream.bufs.num = 8;
+            conf->upstream.bufs.size = hm_pagesize;
+        }
+    }
     hm_conf_merge_value(conf->upstream.request_buffering,
                         prev->upstream.request_buffering, 1);
     hm_conf_merge_value(conf->upstream.ignore_client_abort,
