@@ -131,6 +131,14 @@ hm_int_t hm_ssl_session_cache(hm_ssl_t *ssl, hm_str_t *sess_ctx,
     ssize_t builtin_session_cache, time_t timeout);
 hm_int_t hm_ssl_session_tickets(hm_conf_t *cf, hm_ssl_t *ssl,
     hm_uint_t enable);
+
+/* a session cache shared by the workers: one zone per name and cycle */
+typedef struct hm_ssl_session_zone_s  hm_ssl_session_zone_t;
+
+hm_ssl_session_zone_t *hm_ssl_session_zone(hm_conf_t *cf, hm_str_t *name,
+    size_t size);
+hm_int_t hm_ssl_shared_session_cache(hm_ssl_t *ssl,
+    hm_ssl_session_zone_t *zone);
 /* ALPN for a server: protos in wire format ("\x02h2\x08http/1.1") */
 hm_int_t hm_ssl_alpn_select(hm_ssl_t *ssl, u_char *protos, size_t len);
 void hm_ssl_cleanup_ctx(void *data);

@@ -849,7 +849,9 @@ hm_http_write_filter(hm_http_request_t *r, hm_chain_t *in)
 
     for ( ;; ) {
 
-        if (c->ssl && hm_http_file_to_memory(r) != HM_OK) {
+        if ((c->ssl || r->main_filter_need_in_memory)
+            && hm_http_file_to_memory(r) != HM_OK)
+        {
             return HM_ERROR;
         }
 
@@ -866,11 +868,11 @@ hm_http_write_filter(hm_http_request_t *r, hm_chain_t *in)
             return HM_OK;
         }
 
-        if (!c->write->ready || !c->ssl) {
+        if (!c->write->ready || !(c->ssl || r->main_filter_need_in_memory)) {
             return HM_AGAIN;
         }
 
-        /* TLS: the next piece of a file is read only now */
+        /* TLS or "sendfile off": the next piece of a file is read now */
     }
 }
 

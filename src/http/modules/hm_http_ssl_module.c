@@ -24,6 +24,7 @@ typedef struct {
     hm_flag_t                  prefer_server_ciphers;
 
     ssize_t                    builtin_session_cache;
+    hm_ssl_session_zone_t     *shm_zone;
     time_t                     session_timeout;
     hm_flag_t                  session_tickets;
 
@@ -115,7 +116,7 @@ static hm_command_t  hm_http_ssl_commands[] = {
       HM_HTTP_SRV_CONF_OFFSET,
       0,
       NULL,
-      "off | none | builtin[:size]: the TLS session cache." },
+      "off | none | [builtin[:N]] [shared:NAME:SIZE]: TLS session cache." },
 
     { hm_string("ssl_session_timeout"),
       HM_HTTP_MAIN_CONF|HM_HTTP_SRV_CONF|HM_CONF_TAKE1,
@@ -330,10 +331,24 @@ hm_http_ssl_merge_srv_conf(hm_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->shm_zone == NULL) {
+        conf->shm_zone = prev->shm_zone;
+    }
+
     if (hm_ssl_session_cache(conf->ssl, &hm_http_ssl_sess_id_ctx,
-                             conf->builtin_session_cache,
+                             (conf->shm_zone
+                              && conf->builtin_session_cache
+                                 == HM_SSL_NONE_SCACHE)
+                             ? HM_SSL_NO_BUILTIN_SCACHE
+                             : conf->builtin_session_cache,
                              conf->session_timeout)
         != HM_OK)
+    {
+        return HM_CONF_ERROR;
+    }
+
+    if (conf->shm_zone
+        && hm_ssl_shared_session_cache(conf->ssl, conf->shm_zone) != HM_OK)
     {
         return HM_CONF_ERROR;
     }
@@ -355,54 +370,91 @@ hm_http_ssl_session_cache(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 {
     hm_http_ssl_srv_conf_t *sscf = conf;
 
-    hm_str_t   *value, size;
-    ssize_t     n;
+    u_char     *p;
+    ssize_t     n, size;
+    hm_str_t   *value, v, name, s;
+    hm_uint_t   i;
 
-    if (sscf->builtin_session_cache != HM_CONF_UNSET) {
+    if (sscf->builtin_session_cache != HM_CONF_UNSET || sscf->shm_zone) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    if (hm_str_eq(&value[1], "off")) {
-        sscf->builtin_session_cache = HM_SSL_NO_SCACHE;
-        return HM_CONF_OK;
-    }
+    sscf->builtin_session_cache = HM_SSL_NONE_SCACHE;
 
-    if (hm_str_eq(&value[1], "none")) {
-        sscf->builtin_session_cache = HM_SSL_NONE_SCACHE;
-        return HM_CONF_OK;
-    }
+    for (i = 1; i < cf->args->nelts; i++) {
 
-    if (hm_str_eq(&value[1], "builtin")) {
-        sscf->builtin_session_cache = HM_SSL_DFLT_BUILTIN_SCACHE;
-        return HM_CONF_OK;
-    }
+        v = value[i];
 
-    if (value[1].len > sizeof("builtin:") - 1
-        && hm_strncmp(value[1].data, "builtin:", sizeof("builtin:") - 1)
-           == 0)
-    {
-        size.data = value[1].data + sizeof("builtin:") - 1;
-        size.len = value[1].len - (sizeof("builtin:") - 1);
-
-        n = hm_atoi(size.data, size.len);
-
-        if (n == HM_ERROR || n == 0) {
-            hm_conf_log_error(HM_LOG_EMERG, cf, 0,
-                              "invalid session cache \"%V\"", &value[1]);
-            return HM_CONF_ERROR;
+        if (hm_str_eq(&v, "off") && cf->args->nelts == 2) {
+            sscf->builtin_session_cache = HM_SSL_NO_SCACHE;
+            continue;
         }
 
-        sscf->builtin_session_cache = n;
-        return HM_CONF_OK;
+        if (hm_str_eq(&v, "none") && cf->args->nelts == 2) {
+            sscf->builtin_session_cache = HM_SSL_NONE_SCACHE;
+            continue;
+        }
+
+        if (hm_str_eq(&v, "builtin")) {
+            sscf->builtin_session_cache = HM_SSL_DFLT_BUILTIN_SCACHE;
+            continue;
+        }
+
+        if (v.len > sizeof("builtin:") - 1
+            && hm_strncmp(v.data, "builtin:", sizeof("builtin:") - 1) == 0)
+        {
+            n = hm_atoi(v.data + sizeof("builtin:") - 1,
+                        v.len - (sizeof("builtin:") - 1));
+
+            if (n == HM_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            sscf->builtin_session_cache = n;
+            continue;
+        }
+
+        if (v.len > sizeof("shared:") - 1
+            && hm_strncmp(v.data, "shared:", sizeof("shared:") - 1) == 0)
+        {
+            name.data = v.data + sizeof("shared:") - 1;
+            p = hm_strlchr(name.data, v.data + v.len, ':');
+
+            if (p == NULL || p == name.data) {
+                goto invalid;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = v.data + v.len - s.data;
+
+            size = hm_parse_size(&s);
+
+            if (size == HM_ERROR || size == 0) {
+                goto invalid;
+            }
+
+            sscf->shm_zone = hm_ssl_session_zone(cf, &name, (size_t) size);
+
+            if (sscf->shm_zone == NULL) {
+                return HM_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        goto invalid;
     }
 
-    /* "shared:NAME:SIZE" of nginx: one worker's cache is what we have */
+    return HM_CONF_OK;
+
+invalid:
 
     hm_conf_log_error(HM_LOG_EMERG, cf, 0,
-                      "invalid session cache \"%V\": hermod supports "
-                      "\"off\", \"none\" and \"builtin[:size]\"", &value[1]);
+                      "invalid session cache \"%V\"", &value[i]);
 
     return HM_CONF_ERROR;
 }

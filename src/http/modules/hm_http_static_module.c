@@ -240,6 +240,10 @@ hm_http_static_handler(hm_http_request_t *r)
         return HM_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* "sendfile off": the file goes out through 64 KiB reads */
+
+    r->main_filter_need_in_memory = !clcf->sendfile;
+
     b->file_pos = 0;
     b->file_last = hm_file_size(&fi);
     b->in_file = 1;
