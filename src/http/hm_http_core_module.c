@@ -1010,10 +1010,15 @@ hm_http_core_merge_loc_conf(hm_conf_t *cf, void *parent, void *child)
 
     /* "return" at the server level answers before any location */
 
-    if (conf->return_code == 0 && prev->return_code) {
+    if (conf->return_code == 0 && prev->return_code
+        && (prev->name.len == 0 || prev->return_from_server))
+    {
+        /* a location's own "return" is not inherited, as in nginx */
+
         conf->return_code = prev->return_code;
         conf->return_text = prev->return_text;
         conf->handler = hm_http_return_handler;
+        conf->return_from_server = 1;
     }
 
     hm_conf_merge_ptr_value(conf->error_pages, prev->error_pages, NULL);

@@ -183,6 +183,7 @@ struct hm_http_core_loc_conf_s {
     unsigned                           noregex:1;
     unsigned                           named:1;
     unsigned                           caseless:1;
+    unsigned                           return_from_server:1;
 
     hm_http_core_loc_conf_t           *parent;
 
