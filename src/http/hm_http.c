@@ -524,6 +524,34 @@ hm_http_add_location(hm_conf_t *cf, hm_queue_t **locations,
         hm_queue_init(*locations);
     }
 
+    /* the same location twice is a mistake: nginx says so, so do we */
+
+    {
+        hm_queue_t               *q;
+        hm_http_core_loc_conf_t  *o;
+
+        for (q = hm_queue_head(*locations);
+             q != hm_queue_sentinel(*locations);
+             q = hm_queue_next(q))
+        {
+            lq = (hm_http_location_queue_t *) q;
+            o = lq->exact ? lq->exact : lq->inclusive;
+
+            if (o->name.len == clcf->name.len
+                && o->exact_match == clcf->exact_match
+                && o->named == clcf->named
+                && (o->regex != NULL) == (clcf->regex != NULL)
+                && (!o->regex || o->caseless == clcf->caseless)
+                && hm_strncmp(o->name.data, clcf->name.data,
+                              clcf->name.len) == 0)
+            {
+                hm_conf_log_error(HM_LOG_EMERG, cf, 0,
+                                  "duplicate location \"%V\"", &clcf->name);
+                return HM_ERROR;
+            }
+        }
+    }
+
     lq = hm_palloc(cf->pool, sizeof(hm_http_location_queue_t));
     if (lq == NULL) {
         return HM_ERROR;
