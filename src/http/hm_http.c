@@ -615,6 +615,8 @@ hm_http_add_listen(hm_conf_t *cf, hm_http_core_srv_conf_t *cscf,
 
         /* the same address:port */
 
+        addr[i].opt.ssl |= lsopt->ssl;
+
         if (lsopt->set) {
 
             if (addr[i].opt.set) {

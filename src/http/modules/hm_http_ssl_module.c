@@ -796,10 +796,41 @@ hm_http_ssl_preconfiguration(hm_conf_t *cf)
 static hm_int_t
 hm_http_ssl_postconfiguration(hm_conf_t *cf)
 {
+    hm_uint_t                  i, j;
     hm_http_handler_pt        *h;
+    hm_http_conf_addr_t       *addr;
+    hm_http_ssl_srv_conf_t    *sscf;
+    hm_http_core_srv_conf_t  **cscfp;
     hm_http_core_main_conf_t  *cmcf;
 
     cmcf = hm_http_conf_get_module_main_conf(cf, hm_http_core_module);
+
+    /* every server on an "ssl" address needs a certificate: said now, with
+     * the listen line, rather than when the first client comes */
+
+    if (cmcf->ports) {
+        addr = cmcf->ports->elts;
+
+        for (i = 0; i < cmcf->ports->nelts; i++) {
+
+            if (!addr[i].opt.ssl) {
+                continue;
+            }
+
+            cscfp = addr[i].servers.elts;
+
+            for (j = 0; j < addr[i].servers.nelts; j++) {
+                sscf = cscfp[j]->ctx->srv_conf[hm_http_ssl_module.ctx_index];
+
+                if (sscf->ssl == NULL) {
+                    hm_log_error_at(HM_LOG_EMERG, cf->log, &addr[i].opt.where,
+                                    "no \"ssl_certificate\" is defined for "
+                                    "the \"listen ... ssl\" directive");
+                    return HM_ERROR;
+                }
+            }
+        }
+    }
 
     h = hm_array_push(&cmcf->phases[HM_HTTP_POST_READ_PHASE].handlers);
     if (h == NULL) {
