@@ -44,6 +44,7 @@ SKIP: {
     skip 'not root', 4 if $> != 0;
 
     my $uid = getpwnam('nobody');
+    my $uid_nobody = $uid;
     my $gid = getgrnam('nogroup');
     skip 'no nobody/nogroup', 4 unless defined $uid && defined $gid;
 
@@ -57,7 +58,14 @@ events { worker_connections 64; }
 EOF
     $t->run();
 
-    my ($w) = $t->worker_pids();
+    # the worker drops privileges right after it starts: wait for that
+    my $w;
+    $t->wait_for(sub {
+        ($w) = $t->worker_pids();
+        my $uid = $w ? proc_field($w, 'status', qr/^Uid:\s+(\d+)/) : undef;
+        defined $uid && $uid == $uid_nobody;
+    }, 5);
+
     my $wuid = proc_field($w, 'status', qr/^Uid:\s+(\d+)/);
     my $wgid = proc_field($w, 'status', qr/^Gid:\s+(\d+)/);
     my $muid = proc_field($t->master_pid(), 'status', qr/^Uid:\s+(\d+)/);
