@@ -867,7 +867,7 @@ hm_http_core_merge_srv_conf(hm_conf_t *cf, void *parent, void *child)
     hm_conf_merge_size_value(conf->connection_pool_size,
                               prev->connection_pool_size, 64 * sizeof(void *));
     hm_conf_merge_size_value(conf->request_pool_size,
-                              prev->request_pool_size, 4096);
+                              prev->request_pool_size, 8192);
     hm_conf_merge_msec_value(conf->client_header_timeout,
                               prev->client_header_timeout, 60000);
     hm_conf_merge_size_value(conf->client_header_buffer_size,
