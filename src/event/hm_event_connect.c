@@ -10,7 +10,6 @@ hm_int_t
 hm_event_connect_peer(hm_peer_connection_t *pc)
 {
     int                rc, type;
-    hm_int_t           event;
     hm_err_t           err;
     hm_uint_t          level;
     hm_socket_t        s;
@@ -129,8 +128,6 @@ hm_event_connect_peer(hm_peer_connection_t *pc)
     }
 
     wev->ready = 1;
-
-    (void) event;
 
     return HM_OK;
 

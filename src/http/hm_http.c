@@ -75,12 +75,10 @@ static char *
 hm_http_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 {
     char                        *rv;
-    hm_uint_t                    mi, m, s;
+    hm_uint_t                    mi, m;
     hm_conf_t                    pcf;
     hm_http_module_t            *module;
     hm_http_conf_ctx_t          *ctx;
-    hm_http_core_loc_conf_t     *clcf;
-    hm_http_core_srv_conf_t    **cscfp;
     hm_http_core_main_conf_t    *cmcf;
 
     if (*(hm_http_conf_ctx_t **) conf) {
@@ -201,7 +199,6 @@ hm_http_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
      */
 
     cmcf = ctx->main_conf[hm_http_core_module.ctx_index];
-    cscfp = cmcf->servers.elts;
 
     for (m = 0; cf->cycle->modules[m]; m++) {
         if (cf->cycle->modules[m]->type != HM_HTTP_MODULE) {
@@ -259,11 +256,6 @@ hm_http_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 
 
     /* optimize the lists of ports, addresses and server names */
-
-    for (s = 0; s < cmcf->servers.nelts; s++) {
-        clcf = cscfp[s]->ctx->loc_conf[hm_http_core_module.ctx_index];
-        (void) clcf;
-    }
 
     if (hm_http_optimize_servers(cf, cmcf, cmcf->ports) != HM_OK) {
         return HM_CONF_ERROR;

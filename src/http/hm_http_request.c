@@ -43,7 +43,6 @@ static void hm_http_set_keepalive(hm_http_request_t *r);
 static void hm_http_keepalive_handler(hm_event_t *ev);
 static void hm_http_set_lingering_close(hm_connection_t *c);
 static void hm_http_lingering_close_handler(hm_event_t *ev);
-static hm_int_t hm_http_post_action(hm_http_request_t *r);
 static void hm_http_log_request(hm_http_request_t *r);
 
 static u_char *hm_http_log_error(hm_log_t *log, u_char *buf, size_t len);
@@ -314,7 +313,6 @@ hm_http_create_request(hm_connection_t *c)
 {
     hm_http_request_t         *r;
     hm_http_log_ctx_t         *ctx;
-    hm_http_core_loc_conf_t   *clcf;
 
     r = hm_http_alloc_request(c);
     if (r == NULL) {
@@ -326,9 +324,6 @@ hm_http_create_request(hm_connection_t *c)
     hm_metric_inc(hm_http_metrics.requests);
     hm_metric_inc(hm_http_metrics.reading);
     r->stat_reading = 1;
-
-    clcf = hm_http_get_module_loc_conf(r, hm_http_core_module);
-    (void) clcf;
 
     ctx = c->log->data;
     ctx->request = r;
@@ -1531,7 +1526,6 @@ void
 hm_http_finalize_request(hm_http_request_t *r, hm_int_t rc)
 {
     hm_connection_t           *c;
-    hm_http_core_loc_conf_t   *clcf;
 
     c = r->connection;
 
@@ -1552,10 +1546,6 @@ hm_http_finalize_request(hm_http_request_t *r, hm_int_t rc)
         || rc == HM_HTTP_CLIENT_CLOSED_REQUEST
         || c->error)
     {
-        if (hm_http_post_action(r) == HM_OK) {
-            return;
-        }
-
         hm_http_terminate_request(r, rc);
         return;
     }
@@ -1625,9 +1615,6 @@ hm_http_finalize_request(hm_http_request_t *r, hm_int_t rc)
         hm_event_del_timer(c->write);
     }
 
-    clcf = hm_http_get_module_loc_conf(r, hm_http_core_module);
-    (void) clcf;
-
     hm_http_finalize_connection(r);
 }
 
@@ -1668,7 +1655,6 @@ hm_http_terminate_request(hm_http_request_t *r, hm_int_t rc)
         }
 
         mr->write_event_handler = hm_http_terminate_handler;
-        (void) hm_http_terminate_handler;
     }
 
     hm_http_close_request(mr, rc);
@@ -1897,7 +1883,6 @@ closed:
 static void
 hm_http_set_keepalive(hm_http_request_t *r)
 {
-    hm_int_t                   i;
     hm_buf_t                  *b, *f;
     hm_chain_t                *cl, *ln;
     hm_event_t                *rev, *wev;
@@ -2080,7 +2065,6 @@ hm_http_set_keepalive(hm_http_request_t *r)
         hm_post_event(rev, &hm_posted_events);
     }
 
-    (void) i;
 }
 
 
@@ -2307,13 +2291,6 @@ hm_http_empty_handler(hm_event_t *wev)
 void
 hm_http_request_empty_handler(hm_http_request_t *r)
 {
-}
-
-
-static hm_int_t
-hm_http_post_action(hm_http_request_t *r)
-{
-    return HM_DECLINED;
 }
 
 

@@ -532,13 +532,6 @@ hm_http_upstream_handler(hm_event_t *ev)
 }
 
 
-static hm_int_t
-hm_http_upstream_test_connect(hm_connection_t *c)
-{
-    return hm_event_test_connect(c);
-}
-
-
 static void
 hm_http_upstream_send_request_handler(hm_http_request_t *r,
     hm_http_upstream_t *u)
@@ -553,7 +546,7 @@ hm_http_upstream_send_request_handler(hm_http_request_t *r,
     }
 
     if (u->ssl && c->ssl == NULL) {
-        if (hm_http_upstream_test_connect(c) != HM_OK) {
+        if (hm_event_test_connect(c) != HM_OK) {
             hm_http_upstream_next(r, u, HM_HTTP_UPSTREAM_FT_ERROR);
             return;
         }
@@ -596,7 +589,7 @@ hm_http_upstream_send_request(hm_http_request_t *r, hm_http_upstream_t *u,
     if (u->state->nelts && u->cur->connect_time == (hm_msec_t) -1) {
 
         if (!u->request_sent && !u->peer.cached
-            && hm_http_upstream_test_connect(c) != HM_OK)
+            && hm_event_test_connect(c) != HM_OK)
         {
             hm_http_upstream_next(r, u, HM_HTTP_UPSTREAM_FT_ERROR);
             return;
@@ -758,7 +751,6 @@ hm_http_upstream_send_request(hm_http_request_t *r, hm_http_upstream_t *u,
         u->read_event_handler(r, u);
     }
 
-    (void) do_write;
 }
 
 
@@ -800,7 +792,7 @@ hm_http_upstream_process_header(hm_http_request_t *r, hm_http_upstream_t *u)
         return;
     }
 
-    if (!u->request_sent && hm_http_upstream_test_connect(c) != HM_OK) {
+    if (!u->request_sent && hm_event_test_connect(c) != HM_OK) {
         hm_http_upstream_next(r, u, HM_HTTP_UPSTREAM_FT_ERROR);
         return;
     }
@@ -1842,7 +1834,6 @@ hm_http_upstream_process_upgraded(hm_http_request_t *r,
     hm_buf_t                  *b;
     hm_connection_t           *c, *downstream, *upstream, *dst, *src;
     hm_http_upstream_t        *u;
-    hm_http_core_loc_conf_t   *clcf;
 
     c = r->connection;
     u = r->upstream;
@@ -1952,8 +1943,6 @@ hm_http_upstream_process_upgraded(hm_http_request_t *r,
         return;
     }
 
-    clcf = hm_http_get_module_loc_conf(r, hm_http_core_module);
-
     if (hm_handle_write_event(dst->write, 0) != HM_OK
         || hm_handle_read_event(src->read, 0) != HM_OK)
     {
@@ -1964,8 +1953,6 @@ hm_http_upstream_process_upgraded(hm_http_request_t *r,
     /* idle upgraded connections end after proxy_read_timeout */
 
     hm_event_add_timer(upstream->read, u->conf->read_timeout);
-
-    (void) clcf;
 }
 
 

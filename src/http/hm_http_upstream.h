@@ -310,7 +310,6 @@ struct hm_http_upstream_s {
     unsigned                          body_done:1;
     unsigned                          eof_body:1;
     unsigned                          store_unbuffered:1;
-    unsigned                          request_body_pending:1;
     unsigned                          request_body_chunked:1;
     unsigned                          request_body_started:1;
     unsigned                          last_sent:1;

@@ -780,24 +780,14 @@ hm_http_variable_request_id(void *ctx, hm_pool_t *pool,
     hm_http_request_t *r = ctx;
 
     u_char  bytes[16];
-    int     fd;
-    ssize_t n;
 
     if (!r->id_set) {
 
         /* 128 random bits from the kernel, hex: unique across workers */
 
-        n = -1;
-        fd = open("/dev/urandom", O_RDONLY|O_CLOEXEC);
-
-        if (fd != -1) {
-            n = read(fd, bytes, sizeof(bytes));
-            close(fd);
-        }
-
-        if (n != (ssize_t) sizeof(bytes)) {
+        if (hm_os_random(bytes, sizeof(bytes)) != HM_OK) {
             hm_log_error(HM_LOG_ERR, r->connection->log, hm_errno,
-                         "reading /dev/urandom failed");
+                         "getrandom() failed");
             return HM_ERROR;
         }
 

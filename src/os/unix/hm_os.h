@@ -26,6 +26,9 @@ hm_chain_t *hm_writev_chain(hm_connection_t *c, hm_chain_t *in,
 
 #define HM_IOVS_PREALLOCATE  64
 
+/* n random bytes from the kernel, without a file descriptor */
+hm_int_t hm_os_random(u_char *buf, size_t n);
+
 hm_int_t hm_init_setproctitle(hm_log_t *log);
 void hm_setproctitle(char *title);
 

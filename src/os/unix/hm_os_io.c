@@ -8,6 +8,7 @@
 #include <hm_core.h>
 #include <hermod.h>
 #include <sys/sendfile.h>
+#include <sys/random.h>
 
 
 hm_int_t    hm_ncpu;
@@ -395,4 +396,28 @@ hm_os_status(hm_log_t *log)
 {
     hm_log_error(HM_LOG_NOTICE, log, 0, HERMOD_VER);
     hm_log_error(HM_LOG_NOTICE, log, 0, "built by " HM_COMPILER);
+}
+
+
+hm_int_t
+hm_os_random(u_char *buf, size_t n)
+{
+    ssize_t  got;
+
+    while (n) {
+        got = getrandom(buf, n, 0);
+
+        if (got == -1) {
+            if (hm_errno == HM_EINTR) {
+                continue;
+            }
+
+            return HM_ERROR;
+        }
+
+        buf += got;
+        n -= got;
+    }
+
+    return HM_OK;
 }
