@@ -326,6 +326,7 @@ hm_conf_parse_module_block(hm_conf_t *cf, hm_module_t *module, void *conf,
     cf->ctx = ctx;
     cf->module_type = module->type;
     cf->cmd_type = cmd_type;
+    cf->module = module;
 
     rv = hm_conf_parse(cf, NULL);
 
@@ -393,7 +394,8 @@ hm_conf_handler(hm_conf_t *cf, hm_int_t last)
             found = 1;
 
             if (modules[i]->type != HM_CONF_MODULE
-                && modules[i]->type != cf->module_type)
+                && (modules[i]->type != cf->module_type
+                    || (cf->module && modules[i] != cf->module)))
             {
                 continue;
             }

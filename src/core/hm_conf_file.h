@@ -120,7 +120,10 @@ struct hm_conf_s {
     hm_conf_handler_pt   handler;
     void                *handler_conf;
 
-    void                *spare[4];
+    /* inside hm_conf_parse_module_block(): only this module's directives */
+    hm_module_t         *module;
+
+    void                *spare[3];
 };
 
 

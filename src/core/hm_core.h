@@ -38,6 +38,7 @@ typedef void (*hm_connection_handler_pt)(hm_connection_t *c);
 #define  HM_DONE       -4
 #define  HM_DECLINED   -5
 #define  HM_ABORT      -6
+#define  HM_RETRY      -7      /* failed, worth another attempt */
 
 
 #define LF     (u_char) '\n'

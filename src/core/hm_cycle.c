@@ -275,6 +275,10 @@ hm_init_cycle(hm_cycle_t *old_cycle)
         goto failed;
     }
 
+    if (hm_variables_resolve(cycle) != HM_OK) {
+        goto failed;
+    }
+
     if (hm_init_core_confs(cycle) != HM_OK) {
         goto failed;
     }

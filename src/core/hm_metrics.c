@@ -10,7 +10,15 @@ typedef struct {
     hm_array_t           metrics;    /* hm_metric_t * */
     int64_t             *shm;
     size_t               size;
+    hm_uint_t            nslots;
 } hm_metrics_t;
+
+
+static hm_msec_t  hm_metric_buckets[HM_METRIC_NBUCKETS] = HM_METRIC_BUCKETS;
+
+
+static u_char *hm_metrics_render_histogram(hm_metric_t *m, u_char *p,
+    u_char *last);
 
 
 static void hm_metrics_cleanup(void *data);
@@ -65,7 +73,9 @@ hm_metric_add(hm_cycle_t *cycle, char *name, char *help, hm_str_t *labels,
     m->help.len = hm_strlen(help);
     m->type = type;
     m->scale = 1;
-    m->index = reg->metrics.nelts;
+    m->index = reg->nslots;
+
+    reg->nslots += (type == HM_METRIC_HISTOGRAM) ? HM_METRIC_NBUCKETS + 3 : 1;
 
     if (labels) {
         m->labels = *labels;
@@ -99,7 +109,7 @@ hm_metrics_init_cycle(hm_cycle_t *cycle)
         return HM_OK;
     }
 
-    reg->size = hm_align(reg->metrics.nelts * sizeof(int64_t), hm_pagesize);
+    reg->size = hm_align(reg->nslots * sizeof(int64_t), hm_pagesize);
 
     p = mmap(NULL, reg->size, PROT_READ|PROT_WRITE, MAP_ANON|MAP_SHARED,
              -1, 0);
@@ -161,10 +171,17 @@ hm_metrics_render_size(hm_cycle_t *cycle)
     m = reg->metrics.elts;
 
     for (i = 0; i < reg->metrics.nelts; i++) {
-        len += sizeof("# HELP  \n# TYPE  counter\n") - 1
+        len += sizeof("# HELP  \n# TYPE  histogram\n") - 1
                + 2 * m[i]->name.len + m[i]->help.len
                + m[i]->name.len + m[i]->labels.len + sizeof("{} \n") - 1
                + HM_INT64_LEN + 8;
+
+        if (m[i]->type == HM_METRIC_HISTOGRAM) {
+            len += (HM_METRIC_NBUCKETS + 3)
+                   * (m[i]->name.len + m[i]->labels.len
+                      + sizeof("_bucket{,le=\"+Inf\"} \n") + 16
+                      + HM_INT64_LEN);
+        }
     }
 
     return len;
@@ -214,7 +231,9 @@ hm_metrics_render(hm_cycle_t *cycle, u_char *p, u_char *last)
 
         p = hm_slprintf(p, last, "# HELP %V %V\n# TYPE %V %s\n",
                         &m[i]->name, &m[i]->help, &m[i]->name,
-                        m[i]->type == HM_METRIC_GAUGE ? "gauge" : "counter");
+                        m[i]->type == HM_METRIC_GAUGE ? "gauge"
+                        : m[i]->type == HM_METRIC_HISTOGRAM ? "histogram"
+                        : "counter");
 
         for (j = i; j < reg->metrics.nelts; j++) {
 
@@ -222,6 +241,11 @@ hm_metrics_render(hm_cycle_t *cycle, u_char *p, u_char *last)
                 || hm_memcmp(m[j]->name.data, m[i]->name.data,
                              m[i]->name.len) != 0)
             {
+                continue;
+            }
+
+            if (m[j]->type == HM_METRIC_HISTOGRAM) {
+                p = hm_metrics_render_histogram(m[j], p, last);
                 continue;
             }
 
@@ -247,4 +271,74 @@ hm_metrics_render(hm_cycle_t *cycle, u_char *p, u_char *last)
     }
 
     return p;
+}
+
+
+void
+hm_metric_observe(hm_metric_t *m, hm_msec_t ms)
+{
+    hm_uint_t  i;
+
+    if (m == NULL || m->value == NULL) {
+        return;
+    }
+
+    for (i = 0; i < HM_METRIC_NBUCKETS; i++) {
+        if (ms <= hm_metric_buckets[i]) {
+            break;
+        }
+    }
+
+    /* buckets are kept apart and summed when shown */
+
+    (void) __atomic_fetch_add(&m->value[i], 1, __ATOMIC_RELAXED);
+    (void) __atomic_fetch_add(&m->value[HM_METRIC_NBUCKETS + 1],
+                              (int64_t) ms, __ATOMIC_RELAXED);
+    (void) __atomic_fetch_add(&m->value[HM_METRIC_NBUCKETS + 2], 1,
+                              __ATOMIC_RELAXED);
+}
+
+
+static u_char *
+hm_metrics_render_histogram(hm_metric_t *m, u_char *p, u_char *last)
+{
+    int64_t     v, sum;
+    hm_uint_t   i;
+    hm_str_t    sep;
+
+    sep.len = m->labels.len ? 1 : 0;
+    sep.data = (u_char *) ",";
+
+    sum = 0;
+
+    for (i = 0; i <= HM_METRIC_NBUCKETS; i++) {
+        v = m->value ? __atomic_load_n(&m->value[i], __ATOMIC_RELAXED) : 0;
+        sum += v;
+
+        if (i < HM_METRIC_NBUCKETS) {
+            p = hm_slprintf(p, last, "%V_bucket{%V%Vle=\"%M.%03M\"} %L\n",
+                            &m->name, &m->labels, &sep,
+                            hm_metric_buckets[i] / 1000,
+                            hm_metric_buckets[i] % 1000, sum);
+        } else {
+            p = hm_slprintf(p, last, "%V_bucket{%V%Vle=\"+Inf\"} %L\n",
+                            &m->name, &m->labels, &sep, sum);
+        }
+    }
+
+    v = m->value ? __atomic_load_n(&m->value[HM_METRIC_NBUCKETS + 1],
+                                   __ATOMIC_RELAXED)
+                 : 0;
+
+    p = hm_slprintf(p, last, "%V_sum%s%V%s %L.%03L\n", &m->name,
+                    m->labels.len ? "{" : "", &m->labels,
+                    m->labels.len ? "}" : "", v / 1000, v % 1000);
+
+    v = m->value ? __atomic_load_n(&m->value[HM_METRIC_NBUCKETS + 2],
+                                   __ATOMIC_RELAXED)
+                 : 0;
+
+    return hm_slprintf(p, last, "%V_count%s%V%s %L\n", &m->name,
+                       m->labels.len ? "{" : "", &m->labels,
+                       m->labels.len ? "}" : "", v);
 }

@@ -19,6 +19,12 @@
 
 #define HM_METRIC_COUNTER  0
 #define HM_METRIC_GAUGE    1
+#define HM_METRIC_HISTOGRAM  2     /* of milliseconds, shown in seconds */
+
+/* the upper bounds of the histogram buckets, in ms; +Inf is implicit */
+#define HM_METRIC_BUCKETS  { 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,   \
+                             5000, 10000, 30000 }
+#define HM_METRIC_NBUCKETS  13
 
 
 typedef struct {
@@ -26,7 +32,9 @@ typedef struct {
     hm_str_t             help;
     hm_str_t             labels;     /* "upstream=\"b\",server=\"a:1\"" */
     hm_uint_t            type;
-    hm_uint_t            index;      /* slot in the shared block */
+    hm_uint_t            index;      /* slot in the shared block; for a
+                                        histogram the first of its buckets
+                                        (+Inf included), then sum, count */
     hm_uint_t            scale;      /* printed value / scale (ms -> s) */
     volatile int64_t    *value;      /* NULL until the cycle is complete */
 } hm_metric_t;
@@ -46,6 +54,9 @@ hm_metric_add_value(hm_metric_t *m, int64_t n)
         (void) __atomic_fetch_add(m->value, n, __ATOMIC_RELAXED);
     }
 }
+
+/* a histogram sample, in milliseconds */
+void hm_metric_observe(hm_metric_t *m, hm_msec_t ms);
 
 #define hm_metric_inc(m)  hm_metric_add_value(m, 1)
 #define hm_metric_dec(m)  hm_metric_add_value(m, -1)

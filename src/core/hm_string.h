@@ -51,6 +51,9 @@ typedef struct {
 
 void hm_strlow(u_char *dst, u_char *src, size_t n);
 u_char *hm_cpystrn(u_char *dst, u_char *src, size_t n);
+
+#define hm_base64_encoded_length(len)  (((len + 2) / 3) * 4)
+void hm_encode_base64(hm_str_t *dst, hm_str_t *src);
 u_char *hm_pstrdup(hm_pool_t *pool, hm_str_t *src);
 u_char *hm_sprintf(u_char *buf, const char *fmt, ...);
 u_char *hm_snprintf(u_char *buf, size_t max, const char *fmt, ...);

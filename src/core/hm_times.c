@@ -98,3 +98,10 @@ hm_http_time(u_char *buf, time_t t)
                       gmt.tm_year + 1900, gmt.tm_hour, gmt.tm_min,
                       gmt.tm_sec);
 }
+
+
+void
+hm_gmtime(time_t t, struct tm *tm)
+{
+    (void) gmtime_r(&t, tm);
+}

@@ -22,6 +22,7 @@ typedef struct {
 void hm_time_init(void);
 void hm_time_update(void);
 u_char *hm_http_time(u_char *buf, time_t t);
+void hm_gmtime(time_t t, struct tm *tm);
 
 
 extern volatile hm_time_t   *hm_cached_time;

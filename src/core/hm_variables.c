@@ -15,7 +15,20 @@ typedef struct {
     hm_hash_t                 names;      /* of hm_variable_t *, exact */
     hm_array_t                prefixes;   /* of hm_variable_t * */
     hm_uint_t                 nvariables;
+    hm_array_t                deferred;   /* of hm_variable_proxy_t * */
 } hm_variables_t;
+
+
+/*
+ * A message-context reference to a variable of another kind, read through
+ * the message's hm_variable_source_t; var is NULL until resolved.
+ */
+typedef struct {
+    hm_str_t                  name;
+    hm_variable_t            *var;
+    uintptr_t                 data;
+    hm_conf_location_t        where;
+} hm_variable_proxy_t;
 
 
 /* complex values with up to this many parts evaluate without allocating */
@@ -35,6 +48,12 @@ static hm_int_t hm_complex_literal(hm_complex_value_t *cv, u_char *start,
 static u_char *hm_complex_variable(hm_conf_t *cf, hm_complex_value_t *cv,
     u_char *p, u_char *last);
 
+static hm_int_t hm_variable_proxy_ref(hm_conf_t *cf, hm_str_t *name,
+    hm_variable_t *v, hm_variable_ref_t *ref);
+static hm_int_t hm_variable_proxy_data(hm_pool_t *pool, hm_str_t *name,
+    hm_variable_t *v, uintptr_t *data);
+static hm_int_t hm_variable_proxy_get(void *ctx, hm_pool_t *pool,
+    hm_variable_value_t *v, uintptr_t data);
 static hm_int_t hm_variable_copy(hm_pool_t *pool, hm_variable_value_t *v,
     hm_str_t *s);
 static hm_int_t hm_variable_time_iso8601(void *ctx, hm_pool_t *pool,
@@ -68,6 +87,11 @@ static hm_variable_t  hm_core_variables[] = {
 
 
 static u_char  hm_variable_empty[] = "";
+
+static hm_variable_t  hm_variable_proxy = {
+    hm_string("source"), hm_variable_proxy_get, 0,
+    HM_VAR_MESSAGE, HM_VAR_NOCACHEABLE, 0, { NULL, NULL }
+};
 
 
 hm_variable_t *
@@ -191,6 +215,13 @@ hm_variables_registry(hm_cycle_t *cycle)
         return NULL;
     }
 
+    if (hm_array_init(&vars->deferred, cycle->pool, 8,
+                      sizeof(hm_variable_proxy_t *))
+        != HM_OK)
+    {
+        return NULL;
+    }
+
     cycle->variables = vars;
 
     return vars;
@@ -267,6 +298,12 @@ hm_variable_ref(hm_conf_t *cf, hm_str_t *name, hm_uint_t kind,
 
     v = hm_variables_find(cf->cycle->variables, name);
 
+    if ((kind & HM_VAR_MESSAGE)
+        && (v == NULL || !(v->kind & (HM_VAR_ANY|HM_VAR_MESSAGE))))
+    {
+        return hm_variable_proxy_ref(cf, name, v, ref);
+    }
+
     if (v == NULL) {
         hm_conf_log_error(HM_LOG_EMERG, cf, 0,
                           "unknown \"%V\" variable", name);
@@ -302,6 +339,144 @@ hm_variable_ref(hm_conf_t *cf, hm_str_t *name, hm_uint_t kind,
     ref->data = (uintptr_t) suffix;
 
     return HM_OK;
+}
+
+
+static hm_int_t
+hm_variable_proxy_ref(hm_conf_t *cf, hm_str_t *name, hm_variable_t *v,
+    hm_variable_ref_t *ref)
+{
+    hm_variables_t        *vars;
+    hm_variable_proxy_t   *p, **pp;
+
+    p = hm_pcalloc(cf->pool, sizeof(hm_variable_proxy_t));
+    if (p == NULL) {
+        return HM_ERROR;
+    }
+
+    ref->variable = &hm_variable_proxy;
+    ref->data = (uintptr_t) p;
+
+    if (v != NULL) {
+        p->var = v;
+        return hm_variable_proxy_data(cf->pool, name, v, &p->data);
+    }
+
+    /* not registered yet: resolved when the configuration ends */
+
+    p->name.len = name->len;
+    p->name.data = hm_pstrdup(cf->pool, name);
+    if (p->name.data == NULL) {
+        return HM_ERROR;
+    }
+
+    hm_conf_location(cf, &p->where);
+
+    vars = hm_variables_registry(cf->cycle);
+    if (vars == NULL) {
+        return HM_ERROR;
+    }
+
+    pp = hm_array_push(&vars->deferred);
+    if (pp == NULL) {
+        return HM_ERROR;
+    }
+
+    *pp = p;
+
+    return HM_OK;
+}
+
+
+static hm_int_t
+hm_variable_proxy_data(hm_pool_t *pool, hm_str_t *name, hm_variable_t *v,
+    uintptr_t *data)
+{
+    hm_str_t  *suffix;
+
+    if (!(v->flags & HM_VAR_PREFIX)) {
+        *data = v->data;
+        return HM_OK;
+    }
+
+    suffix = hm_palloc(pool, sizeof(hm_str_t));
+    if (suffix == NULL) {
+        return HM_ERROR;
+    }
+
+    suffix->len = name->len - v->name.len;
+    suffix->data = hm_pnalloc(pool, suffix->len);
+    if (suffix->data == NULL) {
+        return HM_ERROR;
+    }
+
+    hm_memcpy(suffix->data, name->data + v->name.len, suffix->len);
+
+    *data = (uintptr_t) suffix;
+
+    return HM_OK;
+}
+
+
+hm_int_t
+hm_variables_resolve(hm_cycle_t *cycle)
+{
+    hm_uint_t              i;
+    hm_variable_t         *v;
+    hm_variables_t        *vars;
+    hm_variable_proxy_t  **pp, *p;
+
+    vars = cycle->variables;
+
+    if (vars == NULL) {
+        return HM_OK;
+    }
+
+    pp = vars->deferred.elts;
+
+    for (i = 0; i < vars->deferred.nelts; i++) {
+        p = pp[i];
+
+        v = hm_variables_find(vars, &p->name);
+
+        if (v == NULL) {
+            hm_log_error_at(HM_LOG_EMERG, cycle->log, &p->where,
+                            "unknown \"%V\" variable", &p->name);
+            return HM_ERROR;
+        }
+
+        p->var = v;
+
+        if (hm_variable_proxy_data(cycle->pool, &p->name, v, &p->data)
+            != HM_OK)
+        {
+            return HM_ERROR;
+        }
+    }
+
+    vars->deferred.nelts = 0;
+
+    return HM_OK;
+}
+
+
+static hm_int_t
+hm_variable_proxy_get(void *ctx, hm_pool_t *pool, hm_variable_value_t *v,
+    uintptr_t data)
+{
+    hm_variable_proxy_t   *p = (hm_variable_proxy_t *) data;
+    hm_variable_source_t  *vs = ctx;
+
+    if (p->var == NULL
+        || vs->ctx == NULL
+        || (!(p->var->kind & HM_VAR_ANY) && !(p->var->kind & vs->kind))
+        || p->var->get_handler == NULL)
+    {
+        v->not_found = 1;
+        return HM_OK;
+    }
+
+    return p->var->get_handler(vs->ctx, pool, v, p->data);
 }
 
 

@@ -63,6 +63,17 @@ struct hm_variable_s {
 };
 
 
+/*
+ * A context that carries another one: a pipeline message starts with this,
+ * so that the variables of the inbound it came from ($http_host for an
+ * HTTP request) can be read from the message.
+ */
+typedef struct {
+    void                     *ctx;       /* the inbound's context */
+    hm_uint_t                 kind;      /* its kind: HM_VAR_HTTP, ... */
+} hm_variable_source_t;
+
+
 /* a compiled reference to a variable, as complex values hold them */
 typedef struct {
     hm_variable_t            *variable;
@@ -113,12 +124,23 @@ hm_int_t hm_add_variables(hm_cycle_t *cycle, hm_variable_t *vars);
  * available here'.  A variable of kind HM_VAR_ANY fits every context;
  * otherwise its kind and the context kind must share a bit.  For a prefix
  * variable ref->data is an hm_str_t * (the suffix) allocated from cf->pool.
+ *
+ * In a message context (kind has HM_VAR_MESSAGE) a variable of another
+ * kind is read through the message's hm_variable_source_t: it is found
+ * when the message came from an inbound of that kind, and not found
+ * otherwise.  Such a name may also be registered later in the
+ * configuration (a pipeline declared before the http block uses
+ * $http_host): it is resolved by hm_variables_resolve() when the
+ * configuration ends, and an unknown one is an error naming its FILE:LINE.
  */
 hm_int_t hm_variable_ref(hm_conf_t *cf, hm_str_t *name, hm_uint_t kind,
     hm_variable_ref_t *ref);
 
 hm_int_t hm_variable_get(void *ctx, hm_pool_t *pool, hm_variable_ref_t *ref,
     hm_variable_value_t *v);
+
+/* after the configuration is read: completes deferred message references */
+hm_int_t hm_variables_resolve(hm_cycle_t *cycle);
 
 /*
  * hm_variable_get() fills v through the get handler; not_found (or a

@@ -61,6 +61,9 @@ typedef struct {
 #define hm_fd_info(fd, sb)       fstat(fd, sb)
 #define hm_fd_info_n             "fstat()"
 
+#define hm_fdatasync(fd)         fdatasync(fd)
+#define hm_fdatasync_n           "fdatasync()"
+
 #define hm_is_dir(sb)            (S_ISDIR((sb)->st_mode))
 #define hm_is_file(sb)           (S_ISREG((sb)->st_mode))
 #define hm_file_size(sb)         (sb)->st_size
