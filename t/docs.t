@@ -27,6 +27,8 @@ my %context_name = (
     HM_ANY_CONF     => 'any',
     HM_EVENT_CONF   => 'events',
     HM_EXAMPLE_CONF => 'example',
+    HM_PIPELINE_CONF => 'pipeline',
+    HM_PIPELINE_OUT_CONF => 'outbound',
 );
 
 my @rows = directive_rows('src', 'modules');

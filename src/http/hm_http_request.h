@@ -270,6 +270,7 @@ struct hm_http_request_s {
     unsigned                          request_body_in_single_buf:1;
     unsigned                          request_body_in_file_only:1;
     unsigned                          request_body_no_buffering:1;
+    unsigned                          request_body_in_memory:1;
 
     unsigned                          internal:1;
     unsigned                          error_page:1;

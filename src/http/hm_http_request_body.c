@@ -446,6 +446,7 @@ hm_http_request_body_save(hm_http_request_t *r, u_char *data, size_t len)
         if (cl == NULL) {
 
             if (!r->request_body_no_buffering
+                && !r->request_body_in_memory
                 && hm_chain_size(rb->bufs) + (off_t) len
                    > (off_t) clcf->client_body_buffer_size)
             {

@@ -334,6 +334,10 @@ hm_int_t hm_http_upstream_init_peers(hm_conf_t *cf,
     hm_http_upstream_srv_conf_t *uscf);
 hm_int_t hm_http_upstream_init_peer(hm_http_request_t *r,
     hm_http_upstream_srv_conf_t *uscf);
+/* the same without a request: hash_key NULL hashes as an empty key */
+hm_int_t hm_http_upstream_init_rr_peer(hm_pool_t *pool,
+    hm_http_upstream_srv_conf_t *uscf, hm_http_upstream_rr_peer_data_t *rrp,
+    hm_str_t *hash_key, hm_peer_connection_t *pc);
 hm_int_t hm_http_upstream_get_peer(hm_peer_connection_t *pc, void *data);
 void hm_http_upstream_free_peer(hm_peer_connection_t *pc, void *data,
     hm_uint_t state);

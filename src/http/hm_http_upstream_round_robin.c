@@ -258,17 +258,18 @@ hm_http_upstream_init_chash(hm_conf_t *cf, hm_http_upstream_rr_peers_t *peers)
 }
 
 
-hm_int_t
-hm_http_upstream_init_peer(hm_http_request_t *r,
-    hm_http_upstream_srv_conf_t *uscf)
-{
-    hm_str_t                          key;
-    hm_uint_t                         n;
-    hm_http_upstream_t               *u;
-    hm_http_upstream_rr_peer_data_t  *rrp;
+/*
+ * The balancer state of one request, HTTP or not: rrp and pc belong to the
+ * caller; pool holds the "tried" bitmap of a large group.  For "hash"
+ * upstreams hash_key is the key (NULL hashes as an empty key).
+ */
 
-    u = r->upstream;
-    rrp = &u->rrp;
+hm_int_t
+hm_http_upstream_init_rr_peer(hm_pool_t *pool,
+    hm_http_upstream_srv_conf_t *uscf, hm_http_upstream_rr_peer_data_t *rrp,
+    hm_str_t *hash_key, hm_peer_connection_t *pc)
+{
+    hm_uint_t  n;
 
     rrp->peers = uscf->peers;
     rrp->current = NULL;
@@ -287,28 +288,51 @@ hm_http_upstream_init_peer(hm_http_request_t *r,
     } else {
         n = (n + (8 * sizeof(uintptr_t) - 1)) / (8 * sizeof(uintptr_t));
 
-        rrp->tried = hm_pcalloc(r->pool, n * sizeof(uintptr_t));
+        rrp->tried = hm_pcalloc(pool, n * sizeof(uintptr_t));
         if (rrp->tried == NULL) {
             return HM_ERROR;
         }
     }
 
     if (uscf->balancer == HM_HTTP_UPSTREAM_HASH) {
+        /* the CRC32 of an empty key is 0 */
+
+        rrp->hash = hash_key ? hm_http_upstream_crc32(hash_key->data,
+                                                      hash_key->len)
+                             : 0;
+        rrp->hash_tries = 0;
+    }
+
+    pc->get = hm_http_upstream_get_peer;
+    pc->free = hm_http_upstream_free_peer;
+    pc->data = rrp;
+    pc->tries = rrp->peers->number
+                + (rrp->peers->next ? rrp->peers->next->number : 0);
+
+    return HM_OK;
+}
+
+
+hm_int_t
+hm_http_upstream_init_peer(hm_http_request_t *r,
+    hm_http_upstream_srv_conf_t *uscf)
+{
+    hm_str_t             key, *kp;
+    hm_http_upstream_t  *u;
+
+    u = r->upstream;
+    kp = NULL;
+
+    if (uscf->balancer == HM_HTTP_UPSTREAM_HASH) {
         if (hm_complex_value(r, r->pool, uscf->hash_key, &key) != HM_OK) {
             return HM_ERROR;
         }
 
-        rrp->hash = hm_http_upstream_crc32(key.data, key.len);
-        rrp->hash_tries = 0;
+        kp = &key;
     }
 
-    u->peer.get = hm_http_upstream_get_peer;
-    u->peer.free = hm_http_upstream_free_peer;
-    u->peer.data = rrp;
-    u->peer.tries = rrp->peers->number
-                    + (rrp->peers->next ? rrp->peers->next->number : 0);
-
-    return HM_OK;
+    return hm_http_upstream_init_rr_peer(r->pool, uscf, &u->rrp, kp,
+                                         &u->peer);
 }
 
 

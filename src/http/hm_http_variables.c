@@ -773,12 +773,9 @@ hm_http_variable_request_time(void *ctx, hm_pool_t *pool,
 }
 
 
-static hm_int_t
-hm_http_variable_request_id(void *ctx, hm_pool_t *pool,
-    hm_variable_value_t *v, uintptr_t data)
+hm_int_t
+hm_http_request_id(hm_http_request_t *r, hm_str_t *id)
 {
-    hm_http_request_t *r = ctx;
-
     u_char  bytes[16];
 
     if (!r->id_set) {
@@ -795,7 +792,24 @@ hm_http_variable_request_id(void *ctx, hm_pool_t *pool,
         r->id_set = 1;
     }
 
-    hm_http_var_set(v, r->id, 32);
+    id->data = r->id;
+    id->len = 32;
+
+    return HM_OK;
+}
+
+
+static hm_int_t
+hm_http_variable_request_id(void *ctx, hm_pool_t *pool,
+    hm_variable_value_t *v, uintptr_t data)
+{
+    hm_str_t  id;
+
+    if (hm_http_request_id(ctx, &id) != HM_OK) {
+        return HM_ERROR;
+    }
+
+    hm_http_var_set(v, id.data, id.len);
 
     return HM_OK;
 }
