@@ -144,12 +144,15 @@ static json_t *hm_pipeline_transform_number(hm_pool_t *pool, hm_str_t *text,
     char **reason);
 static hm_int_t hm_pipeline_transform_is_number(hm_str_t *text);
 static u_char *hm_pipeline_transform_digits(u_char *p, u_char *last);
-static hm_uint_t hm_pipeline_transform_settable(json_t *node,
+static char *hm_pipeline_transform_unsettable(json_t *node,
     hm_json_path_t *path);
 static hm_int_t hm_pipeline_transform_restore(json_t *root,
     hm_json_path_t *path, json_t *v);
 static hm_int_t hm_pipeline_transform_subst(hm_msg_t *m,
     hm_pipeline_transform_op_t *op, hm_str_t *in, hm_str_t *out);
+static hm_int_t hm_pipeline_transform_pcre_error(hm_msg_t *m,
+    hm_pipeline_transform_op_t *op, const char *func, int rc);
+static hm_uint_t hm_pipeline_transform_printable(u_char *p, size_t len);
 
 
 static hm_conf_enum_t  hm_pipeline_transform_on_error[] = {
@@ -487,9 +490,9 @@ hm_pipeline_transform_json_set(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 
         for (i = 0; hm_pipeline_transform_types[i].name.len; i++) {
             if (value[3].len == hm_pipeline_transform_types[i].name.len
-                && hm_strncmp(value[3].data,
-                              hm_pipeline_transform_types[i].name.data,
-                              value[3].len)
+                && hm_strncasecmp(value[3].data,
+                                  hm_pipeline_transform_types[i].name.data,
+                                  value[3].len)
                    == 0)
             {
                 break;
@@ -857,10 +860,15 @@ hm_pipeline_transform_check_ref(hm_pipeline_transform_regex_t *re,
         hm_memcpy(name, start, len);
         name[len] = '\0';
 
-        if (star ? hm_strcmp(name, "MARK") != 0
-                 : pcre2_substring_number_from_name(re->regex->code, name)
-                   < 0)
+        if (star) {
+            if (hm_strcmp(name, "MARK") != 0) {
+                return "only \"*MARK\" may follow \"$*\"";
+            }
+
+        } else if (pcre2_substring_number_from_name(re->regex->code, name)
+                   == PCRE2_ERROR_NOSUBSTRING)
         {
+            /* a duplicate name, with (?J), is fine */
             return "reference to a group that does not exist";
         }
     }
@@ -1088,6 +1096,7 @@ static hm_int_t
 hm_pipeline_transform_run_json_set(hm_msg_t *m,
     hm_pipeline_transform_op_t *op)
 {
+    char      *err;
     json_t    *root, *v;
     hm_int_t   rc;
 
@@ -1096,9 +1105,9 @@ hm_pipeline_transform_run_json_set(hm_msg_t *m,
         return hm_pipeline_transform_bad(m, op, "the body is not JSON");
     }
 
-    if (!hm_pipeline_transform_settable(root, &op->path)) {
-        return hm_pipeline_transform_bad(m, op,
-                                         "the path crosses a non-object");
+    err = hm_pipeline_transform_unsettable(root, &op->path);
+    if (err != NULL) {
+        return hm_pipeline_transform_bad(m, op, "the path %s", err);
     }
 
     rc = hm_pipeline_transform_json_value(m, op, &v);
@@ -1155,8 +1164,8 @@ static hm_int_t
 hm_pipeline_transform_run_json_rename(hm_msg_t *m,
     hm_pipeline_transform_op_t *op)
 {
+    char      *err;
     json_t    *root, *v;
-    hm_int_t   rc;
 
     root = hm_pipeline_transform_json(m);
     if (root == NULL) {
@@ -1177,17 +1186,18 @@ hm_pipeline_transform_run_json_rename(hm_msg_t *m,
         return HM_ERROR;
     }
 
-    if (!hm_pipeline_transform_settable(root, &op->new_path)) {
-        rc = hm_pipeline_transform_restore(root, &op->path, v);
-        json_decref(v);
+    err = hm_pipeline_transform_unsettable(root, &op->new_path);
 
-        if (rc != HM_OK) {
+    if (err != NULL) {
+        if (hm_pipeline_transform_restore(root, &op->path, v) != HM_OK) {
+            json_decref(v);
             return HM_ERROR;
         }
 
-        return hm_pipeline_transform_bad(m, op,
-                                         "the path \"%V\" crosses "
-                                         "a non-object", &op->new_name);
+        json_decref(v);
+
+        return hm_pipeline_transform_bad(m, op, "the path \"%V\" %s",
+                                         &op->new_name, err);
     }
 
     /* hm_json_path_set() takes our reference */
@@ -1203,14 +1213,14 @@ hm_pipeline_transform_run_json_rename(hm_msg_t *m,
 
 
 /*
- * Would hm_json_path_set() succeed?  It creates the missing objects on
- * its way before it meets a mismatch, and a skipped operation must leave
- * the tree as it was: so a mismatch is looked for first.  The setter
- * creates objects only, and extends an array by its next index only.
+ * Why hm_json_path_set() would fail, or NULL.  It creates the missing
+ * objects on its way before it meets a mismatch, and a skipped operation
+ * must leave the tree as it was: so a mismatch is looked for first.  The
+ * setter creates objects only, and extends an array by one element only.
  */
 
-static hm_uint_t
-hm_pipeline_transform_settable(json_t *node, hm_json_path_t *path)
+static char *
+hm_pipeline_transform_unsettable(json_t *node, hm_json_path_t *path)
 {
     hm_uint_t            i, n;
     hm_json_path_elt_t  *e;
@@ -1222,24 +1232,25 @@ hm_pipeline_transform_settable(json_t *node, hm_json_path_t *path)
 
         if (e[i].index >= 0) {
             if (!json_is_array(node)) {
-                return 0;
+                return "crosses a non-array";
             }
 
             if (i + 1 == n) {
-                return (size_t) e[i].index <= json_array_size(node);
+                return ((size_t) e[i].index <= json_array_size(node))
+                       ? NULL : "has an array index out of range";
             }
 
             node = json_array_get(node, e[i].index);
 
             if (node == NULL) {
-                return 0;
+                return "has an array index out of range";
             }
 
             continue;
         }
 
         if (!json_is_object(node)) {
-            return 0;
+            return "crosses a non-object";
         }
 
         node = json_object_get(node, (char *) e[i].key.data);
@@ -1249,15 +1260,15 @@ hm_pipeline_transform_settable(json_t *node, hm_json_path_t *path)
 
             for (i++; i < n; i++) {
                 if (e[i].index >= 0) {
-                    return 0;
+                    return "crosses a non-array";
                 }
             }
 
-            return 1;
+            return NULL;
         }
     }
 
-    return 1;
+    return NULL;
 }
 
 
@@ -1353,10 +1364,31 @@ hm_pipeline_transform_json_value(hm_msg_t *m, hm_pipeline_transform_op_t *op,
         return HM_ERROR;
     }
 
+    /* the value is quoted when short and printable: errors go to logs */
+
     len = hm_min(text.len, HM_PIPELINE_TRANSFORM_QUOTE);
+
+    if (!hm_pipeline_transform_printable(text.data, len)) {
+        return hm_pipeline_transform_bad(m, op, "the value %s", reason);
+    }
 
     return hm_pipeline_transform_bad(m, op, "\"%*s%s\" %s", len, text.data,
                                      len < text.len ? "..." : "", reason);
+}
+
+
+static hm_uint_t
+hm_pipeline_transform_printable(u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] >= 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1392,7 +1424,8 @@ hm_pipeline_transform_convert(hm_pool_t *pool, hm_str_t *text,
         return json_null();
 
     case HM_PIPELINE_TRANSFORM_JSON:
-        v = json_loadb((char *) text->data, text->len, JSON_DECODE_ANY, &err);
+        v = json_loadb((char *) text->data, text->len,
+                       JSON_DECODE_ANY|JSON_ALLOW_NUL, &err);
         if (v == NULL) {
             *reason = "is not valid JSON";
         }
@@ -1588,7 +1621,7 @@ hm_pipeline_transform_subst(hm_msg_t *m, hm_pipeline_transform_op_t *op,
     hm_str_t *in, hm_str_t *out)
 {
     int                             rc;
-    u_char                         *buf, *subject, errstr[128];
+    u_char                         *buf, *subject;
     size_t                          size, len;
     uint32_t                        options;
     hm_pipeline_transform_regex_t  *re;
@@ -1603,50 +1636,62 @@ hm_pipeline_transform_subst(hm_msg_t *m, hm_pipeline_transform_op_t *op,
         return HM_DONE;
     }
 
-    options = re->options;
+    if (rc < 0) {
+        return hm_pipeline_transform_pcre_error(m, op, "pcre2_match()", rc);
+    }
+
+    options = re->options|PCRE2_SUBSTITUTE_MATCHED;
     size = in->len + in->len / 4 + re->replacement.len + 256;
 
-    if (rc >= 0) {
-        options |= PCRE2_SUBSTITUTE_MATCHED;
+    buf = hm_pnalloc(m->pool, size);
+    if (buf == NULL) {
+        return HM_ERROR;
+    }
 
-        buf = hm_pnalloc(m->pool, size);
+    len = size;
+    rc = pcre2_substitute(re->regex->code, subject, in->len, 0, options,
+                          re->match_data, NULL, re->replacement.data,
+                          re->replacement.len, buf, &len);
+
+    if (rc == PCRE2_ERROR_NOMEMORY) {
+        (void) hm_pfree(m->pool, buf);
+
+        /* a global substitution has moved the match data on: match again */
+
+        options &= ~PCRE2_SUBSTITUTE_MATCHED;
+
+        buf = hm_pnalloc(m->pool, len);
         if (buf == NULL) {
             return HM_ERROR;
         }
 
-        len = size;
         rc = pcre2_substitute(re->regex->code, subject, in->len, 0, options,
                               re->match_data, NULL, re->replacement.data,
                               re->replacement.len, buf, &len);
-
-        if (rc == PCRE2_ERROR_NOMEMORY) {
-            (void) hm_pfree(m->pool, buf);
-
-            /* a global substitution has moved the match data on */
-
-            options &= ~PCRE2_SUBSTITUTE_MATCHED;
-
-            buf = hm_pnalloc(m->pool, len);
-            if (buf == NULL) {
-                return HM_ERROR;
-            }
-
-            rc = pcre2_substitute(re->regex->code, subject, in->len, 0,
-                                  options, re->match_data, NULL,
-                                  re->replacement.data, re->replacement.len,
-                                  buf, &len);
-        }
     }
 
     if (rc < 0) {
-        pcre2_get_error_message(rc, errstr, sizeof(errstr));
-
-        return hm_pipeline_transform_bad(m, op, "PCRE2 failed (%d: %s)", rc,
-                                         errstr);
+        return hm_pipeline_transform_pcre_error(m, op, "pcre2_substitute()",
+                                                rc);
     }
 
     out->data = buf;
     out->len = len;
 
     return HM_OK;
+}
+
+
+static hm_int_t
+hm_pipeline_transform_pcre_error(hm_msg_t *m, hm_pipeline_transform_op_t *op,
+    const char *func, int rc)
+{
+    u_char  errstr[128];
+
+    if (pcre2_get_error_message(rc, errstr, sizeof(errstr)) < 0) {
+        errstr[0] = '\0';
+    }
+
+    return hm_pipeline_transform_bad(m, op, "%s failed (%d: %s)", func, rc,
+                                     errstr);
 }
