@@ -445,6 +445,17 @@ json_t *hm_json_path_get(json_t *root, hm_json_path_t *path);
 hm_int_t hm_json_path_set(json_t *root, hm_json_path_t *path, json_t *v);
 /* steals nothing; HM_DECLINED: not there */
 hm_int_t hm_json_path_remove(json_t *root, hm_json_path_t *path);
+/*
+ * Without a tree: a JSON text checked and copied without whitespace
+ * (-1: not JSON); a JSON string or scalar at p checked and copied; the
+ * escaped length of bytes as a JSON string (-1: not UTF-8), and escaping.
+ */
+ssize_t hm_json_compact(u_char *dst, u_char *src, size_t len);
+ssize_t hm_json_string(u_char *dst, u_char *p, u_char *last);
+ssize_t hm_json_scalar(u_char *dst, u_char *p, u_char *last);
+ssize_t hm_json_escape_len(u_char *src, size_t len);
+u_char *hm_json_escape(u_char *dst, u_char *src, size_t len);
+
 /* a scalar as text ("42", "true", the string itself); objects dumped */
 hm_int_t hm_json_to_str(hm_pool_t *pool, json_t *v, hm_str_t *out);
 

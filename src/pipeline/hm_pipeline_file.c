@@ -446,175 +446,204 @@ hm_file_out_fd(hm_pipeline_outbound_t *ob, hm_msg_t *m)
  *  "source":"http","key":"...","attempts":1,
  *  "headers":{"content-type":"application/json", ...},
  *  "body":{...} | "text" , "body_base64":"..." }
+ *
+ * Written by hand in one pass: a body that no filter parsed is checked
+ * and compacted without building a tree.
  */
+
+typedef struct {
+    hm_str_t         name;        /* lowercased */
+    hm_uint_t        count;       /* of this name, on the first */
+    hm_uint_t        first;       /* the index of the first of the name */
+    ssize_t          esc;         /* escaped value length, -1: not UTF-8 */
+} hm_file_out_hdr_t;
+
 
 static hm_int_t
 hm_file_out_record(hm_msg_t *m, hm_str_t *out)
 {
-    char              *buf;
-    u_char             ts[64];
-    size_t             size;
-    json_t            *root, *headers, *body, *old, *arr;
-    hm_str_t           text;
-    hm_int_t           rc;
-    hm_uint_t          i;
-    hm_msg_header_t   *h;
-    struct tm          tm;
-    time_t             sec;
-
-    rc = HM_ERROR;
-
-    root = json_object();
-    headers = json_object();
-    if (root == NULL || headers == NULL) {
-        goto done;
-    }
-
-    sec = m->created / 1000;
-    hm_gmtime(sec, &tm);
-
-    text.data = ts;
-    text.len = hm_sprintf(ts, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ",
-                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                          tm.tm_hour, tm.tm_min, tm.tm_sec,
-                          m->created % 1000)
-               - ts;
-
-    if (json_object_set_new(root, "time",
-                            json_stringn((char *) text.data, text.len))
-        || json_object_set_new(root, "id",
-                               json_stringn((char *) m->id.data, m->id.len))
-        || json_object_set_new(root, "pipeline",
-                               json_stringn((char *) m->pipeline->name.data,
-                                            m->pipeline->name.len))
-        || json_object_set_new(root, "source",
-                               json_stringn((char *) m->source.name.data,
-                                            m->source.name.len))
-        || json_object_set_new(root, "attempts",
-                               json_integer(m->attempts)))
-    {
-        goto done;
-    }
-
-    if (m->key.len
-        && json_object_set_new(root, "key",
-                               json_stringn((char *) m->key.data, m->key.len)))
-    {
-        goto done;
-    }
-
-    /* headers: an object; a repeated name becomes an array of values */
+    u_char              *p, *b, ts[64];
+    size_t               size;
+    ssize_t              n, body_esc;
+    hm_str_t             body, b64;
+    hm_uint_t            i, j, nh;
+    struct tm            tm;
+    hm_msg_header_t     *h;
+    hm_file_out_hdr_t   *fh;
 
     h = m->headers.elts;
+    nh = m->headers.nelts;
 
-    for (i = 0; i < m->headers.nelts; i++) {
-        char    name[256];
-        json_t  *v;
-
-        if (h[i].name.len >= sizeof(name)) {
-            continue;
-        }
-
-        hm_strlow((u_char *) name, h[i].name.data, h[i].name.len);
-        name[h[i].name.len] = '\0';
-
-        v = json_stringn((char *) h[i].value.data, h[i].value.len);
-        if (v == NULL) {
-            /* not UTF-8: the bytes as Latin-1 would lie; skip it */
-            continue;
-        }
-
-        old = json_object_get(headers, name);
-
-        if (old == NULL) {
-            json_object_set_new(headers, name, v);
-
-        } else if (json_is_array(old)) {
-            json_array_append_new(old, v);
-
-        } else {
-            arr = json_array();
-            json_array_append(arr, old);
-            json_array_append_new(arr, v);
-            json_object_set_new(headers, name, arr);
-        }
+    fh = hm_palloc(m->pool, (nh + 1) * sizeof(hm_file_out_hdr_t));
+    if (fh == NULL) {
+        return HM_ERROR;
     }
 
-    if (json_object_set_new(root, "headers", headers)) {
-        headers = NULL;
-        goto done;
-    }
+    size = sizeof("{\"time\":\"\",\"id\":\"\",\"pipeline\":\"\","
+                  "\"source\":\"\",\"key\":\"\",\"attempts\":,"
+                  "\"headers\":{},\"body_base64\":\"\"}\n")
+           + sizeof(ts) + HM_INT_T_LEN
+           + 6 * (m->id.len + m->pipeline->name.len + m->source.name.len
+                  + m->key.len);
 
-    headers = NULL;
-
-    /* the body: JSON as JSON, text as a string, other bytes in base64 */
-
-    body = NULL;
-
-    if (m->body_len && hm_msg_is_json_type(m)) {
-        body = hm_msg_json(m);
-
-        if (body) {
-            json_incref(body);
-        }
-    }
-
-    if (body == NULL) {
-        if (hm_msg_body_flat(m, &text) != HM_OK) {
-            goto done;
+    for (i = 0; i < nh; i++) {
+        fh[i].name.len = h[i].name.len;
+        fh[i].name.data = hm_pnalloc(m->pool, h[i].name.len);
+        if (fh[i].name.data == NULL) {
+            return HM_ERROR;
         }
 
-        body = json_stringn((char *) text.data, text.len);
+        hm_strlow(fh[i].name.data, h[i].name.data, h[i].name.len);
 
-        if (body == NULL) {
-            hm_str_t  b64;
+        fh[i].esc = hm_json_escape_len(h[i].value.data, h[i].value.len);
+        fh[i].count = 0;
+        fh[i].first = i;
 
-            b64.data = hm_pnalloc(m->pool, hm_base64_encoded_length(text.len));
-            if (b64.data == NULL) {
-                goto done;
-            }
+        /* a repeated name: counted on its first occurrence */
 
-            hm_encode_base64(&b64, &text);
-
-            if (json_object_set_new(root, "body_base64",
-                                    json_stringn((char *) b64.data, b64.len)))
+        for (j = 0; j < i; j++) {
+            if (fh[j].first == j && fh[j].name.len == fh[i].name.len
+                && hm_memcmp(fh[j].name.data, fh[i].name.data,
+                             fh[i].name.len) == 0)
             {
-                goto done;
+                fh[i].first = j;
+                break;
+            }
+        }
+
+        if (fh[i].esc >= 0) {
+            fh[fh[i].first].count++;
+            size += 6 * h[i].name.len + fh[i].esc + sizeof("\"\":[\"\"],");
+        }
+    }
+
+    /* the body: as JSON, as a string, or base64 */
+
+    if (hm_msg_body_flat(m, &body) != HM_OK) {
+        return HM_ERROR;
+    }
+
+    body_esc = -2;
+
+    if (body.len == 0 || !(m->json || hm_msg_is_json_type(m))) {
+        body_esc = hm_json_escape_len(body.data, body.len);
+    }
+
+    size += (body_esc == -2 || body_esc == -1)
+            ? hm_base64_encoded_length(body.len) + body.len
+            : (size_t) body_esc;
+
+    b = hm_pnalloc(m->pool, size);
+    if (b == NULL) {
+        return HM_ERROR;
+    }
+
+    hm_gmtime((time_t) (m->created / 1000), &tm);
+
+    p = hm_sprintf(b, "{\"time\":\"%4d-%02d-%02dT%02d:%02d:%02d.%03MZ\","
+                   "\"id\":\"",
+                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                   tm.tm_hour, tm.tm_min, tm.tm_sec, m->created % 1000);
+
+    p = hm_json_escape(p, m->id.data, m->id.len);
+    p = hm_cpymem(p, "\",\"pipeline\":\"", sizeof("\",\"pipeline\":\"") - 1);
+    p = hm_json_escape(p, m->pipeline->name.data, m->pipeline->name.len);
+    p = hm_cpymem(p, "\",\"source\":\"", sizeof("\",\"source\":\"") - 1);
+    p = hm_json_escape(p, m->source.name.data, m->source.name.len);
+
+    if (m->key.len) {
+        p = hm_cpymem(p, "\",\"key\":\"", sizeof("\",\"key\":\"") - 1);
+        p = hm_json_escape(p, m->key.data, m->key.len);
+    }
+
+    p = hm_sprintf(p, "\",\"attempts\":%ui,\"headers\":{", m->attempts);
+
+    for (i = 0, n = 0; i < nh; i++) {
+        if (fh[i].first != i || fh[i].count == 0) {
+            continue;
+        }
+
+        if (n++) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+        p = hm_json_escape(p, fh[i].name.data, fh[i].name.len);
+        p = hm_cpymem(p, "\":", 2);
+
+        if (fh[i].count > 1) {
+            *p++ = '[';
+        }
+
+        for (j = i; j < nh; j++) {
+            if (fh[j].first != i || fh[j].esc < 0) {
+                continue;
             }
 
-        } else if (json_object_set_new(root, "body", body)) {
+            if (j != i) {
+                *p++ = ',';
+            }
+
+            *p++ = '"';
+            p = hm_json_escape(p, h[j].value.data, h[j].value.len);
+            *p++ = '"';
+        }
+
+        if (fh[i].count > 1) {
+            *p++ = ']';
+        }
+    }
+
+    p = hm_cpymem(p, "},", 2);
+
+    if (body_esc == -2) {
+        p = hm_cpymem(p, "\"body\":", sizeof("\"body\":") - 1);
+
+        n = hm_json_compact(p, body.data, body.len);
+
+        if (n >= 0) {
+            p += n;
             goto done;
         }
 
-    } else if (json_object_set_new(root, "body", body)) {
+        /* not JSON after all: a string then */
+
+        p -= sizeof("\"body\":") - 1;
+        body_esc = hm_json_escape_len(body.data, body.len);
+
+        if (body_esc > (ssize_t) (b + size - p) - 32) {
+            u_char  *nb;
+
+            nb = hm_pnalloc(m->pool, (p - b) + body_esc + 32);
+            if (nb == NULL) {
+                return HM_ERROR;
+            }
+
+            p = hm_cpymem(nb, b, p - b);
+            b = nb;
+        }
+    }
+
+    if (body_esc >= 0) {
+        p = hm_cpymem(p, "\"body\":\"", sizeof("\"body\":\"") - 1);
+        p = hm_json_escape(p, body.data, body.len);
+        *p++ = '"';
         goto done;
     }
 
-    size = json_dumpb(root, NULL, 0, JSON_COMPACT);
-    if (size == 0) {
-        goto done;
-    }
-
-    buf = hm_pnalloc(m->pool, size + 1);
-    if (buf == NULL) {
-        goto done;
-    }
-
-    out->len = json_dumpb(root, buf, size, JSON_COMPACT);
-    out->data = (u_char *) buf;
-    out->data[out->len++] = LF;
-
-    rc = HM_OK;
+    p = hm_cpymem(p, "\"body_base64\":\"", sizeof("\"body_base64\":\"") - 1);
+    b64.data = p;
+    hm_encode_base64(&b64, &body);
+    p += b64.len;
+    *p++ = '"';
 
 done:
 
-    if (headers) {
-        json_decref(headers);
-    }
+    *p++ = '}';
+    *p++ = LF;
 
-    if (root) {
-        json_decref(root);
-    }
+    out->data = b;
+    out->len = p - b;
 
-    return rc;
+    return HM_OK;
 }

@@ -308,3 +308,411 @@ hm_json_to_str(hm_pool_t *pool, json_t *v, hm_str_t *out)
 
     return HM_OK;
 }
+
+
+/*
+ * A JSON text checked (RFC 8259, UTF-8) and copied without the
+ * whitespace between tokens: dst gets at most len bytes.  Returns the
+ * length written, or -1 when src is not JSON.  No allocation, one pass:
+ * what the file outbound uses to embed a body that no filter parsed.
+ */
+
+#define HM_JSON_MAX_DEPTH  512
+
+
+static ssize_t hm_json_utf8(u_char *p, u_char *last);
+
+ssize_t
+hm_json_compact(u_char *dst, u_char *src, size_t len)
+{
+    u_char     *p, *last, *d, c;
+    u_char      stack[HM_JSON_MAX_DEPTH];   /* '{' or '[' */
+    hm_uint_t   depth;
+    ssize_t     n;
+
+    enum {
+        sw_value = 0,      /* a value is expected */
+        sw_after_value,    /* ',' or a closing bracket, or the end */
+        sw_key,            /* a key (or '}' right after '{') */
+        sw_colon,
+        sw_first_value,    /* a value or ']' right after '[' */
+    } state;
+
+    p = src;
+    last = src + len;
+    d = dst;
+    depth = 0;
+    state = sw_value;
+
+    for ( ;; ) {
+
+        while (p < last
+               && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        {
+            p++;
+        }
+
+        if (p == last) {
+            return (state == sw_after_value && depth == 0) ? d - dst : -1;
+        }
+
+        c = *p;
+
+        switch (state) {
+
+        case sw_first_value:
+            if (c == ']') {
+                goto close;
+            }
+
+            /* fall through */
+
+        case sw_value:
+            if (c == '{' || c == '[') {
+                if (depth == HM_JSON_MAX_DEPTH) {
+                    return -1;
+                }
+
+                stack[depth++] = c;
+                *d++ = *p++;
+                state = (c == '{') ? sw_key : sw_first_value;
+                break;
+            }
+
+            n = hm_json_scalar(d, p, last);
+            if (n < 0) {
+                return -1;
+            }
+
+            d += n;
+            p += n;
+            state = sw_after_value;
+            break;
+
+        case sw_key:
+            if (c == '}' && d > dst && d[-1] == '{') {
+                goto close;
+            }
+
+            if (c != '"') {
+                return -1;
+            }
+
+            n = hm_json_string(d, p, last);
+            if (n < 0) {
+                return -1;
+            }
+
+            d += n;
+            p += n;
+            state = sw_colon;
+            break;
+
+        case sw_colon:
+            if (c != ':') {
+                return -1;
+            }
+
+            *d++ = *p++;
+            state = sw_value;
+            break;
+
+        case sw_after_value:
+            if (depth == 0) {
+                return -1;
+            }
+
+            if (c == ',') {
+                *d++ = *p++;
+                state = (stack[depth - 1] == '{') ? sw_key : sw_value;
+                break;
+            }
+
+            goto close;
+        }
+
+        continue;
+
+    close:
+
+        if (depth == 0
+            || (c == '}' && stack[depth - 1] != '{')
+            || (c == ']' && stack[depth - 1] != '['))
+        {
+            return -1;
+        }
+
+        depth--;
+        *d++ = *p++;
+        state = sw_after_value;
+    }
+}
+
+
+/* a string, quotes included: escapes and UTF-8 checked; its length */
+
+ssize_t
+hm_json_string(u_char *dst, u_char *p, u_char *last)
+{
+    u_char     *start, c;
+    ssize_t     n;
+    hm_uint_t   i;
+
+    start = p++;
+
+    while (p < last) {
+        c = *p++;
+
+        if (c == '"') {
+            hm_memcpy(dst, start, p - start);
+            return p - start;
+        }
+
+        if (c < 0x20) {
+            return -1;
+        }
+
+        if (c == '\\') {
+            if (p == last) {
+                return -1;
+            }
+
+            c = *p++;
+
+            if (c == 'u') {
+                if (last - p < 4) {
+                    return -1;
+                }
+
+                for (i = 0; i < 4; i++) {
+                    if (!isxdigit(p[i])) {
+                        return -1;
+                    }
+                }
+
+                p += 4;
+
+            } else if (hm_strchr("\"\\/bfnrt", c) == NULL || c == '\0') {
+                return -1;
+            }
+
+            continue;
+        }
+
+        if (c < 0x80) {
+            continue;
+        }
+
+        n = hm_json_utf8(p - 1, last);
+        if (n < 0) {
+            return -1;
+        }
+
+        p += n - 1;
+    }
+
+    return -1;
+}
+
+
+/* one UTF-8 sequence at p (*p >= 0x80): its length, or -1 */
+
+static ssize_t
+hm_json_utf8(u_char *p, u_char *last)
+{
+    u_char     c;
+    uint32_t   u;
+    hm_uint_t  i, n;
+
+    c = *p++;
+
+    /* no overlong forms, no surrogates, up to U+10FFFF */
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1; u = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2; u = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3; u = c & 0x07;
+    } else {
+        return -1;
+    }
+
+    if ((size_t) (last - p) < n) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return -1;
+        }
+
+        u = (u << 6) | (p[i] & 0x3f);
+    }
+
+    if ((n == 2 && (u < 0x800 || (u >= 0xd800 && u <= 0xdfff)))
+        || (n == 3 && (u < 0x10000 || u > 0x10ffff)))
+    {
+        return -1;
+    }
+
+    return n + 1;
+}
+
+
+/* a number, a string, true, false or null */
+
+ssize_t
+hm_json_scalar(u_char *dst, u_char *p, u_char *last)
+{
+    u_char  *start;
+
+    start = p;
+
+    if (*p == '"') {
+        return hm_json_string(dst, p, last);
+    }
+
+    if (*p == 't' || *p == 'f' || *p == 'n') {
+        if (last - p >= 4 && hm_strncmp(p, "true", 4) == 0) {
+            p += 4;
+        } else if (last - p >= 5 && hm_strncmp(p, "false", 5) == 0) {
+            p += 5;
+        } else if (last - p >= 4 && hm_strncmp(p, "null", 4) == 0) {
+            p += 4;
+        } else {
+            return -1;
+        }
+
+        hm_memcpy(dst, start, p - start);
+        return p - start;
+    }
+
+    /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+
+    if (p < last && *p == '-') {
+        p++;
+    }
+
+    if (p == last || !(*p >= '0' && *p <= '9')) {
+        return -1;
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else {
+        while (p < last && *p >= '0' && *p <= '9') { p++; }
+    }
+
+    if (p < last && *p == '.') {
+        p++;
+
+        if (p == last || !(*p >= '0' && *p <= '9')) {
+            return -1;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') { p++; }
+    }
+
+    if (p < last && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < last && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == last || !(*p >= '0' && *p <= '9')) {
+            return -1;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') { p++; }
+    }
+
+    hm_memcpy(dst, start, p - start);
+
+    return p - start;
+}
+
+
+/*
+ * A byte string as the inside of a JSON string: the length it needs, or
+ * -1 when it is not UTF-8 (then it cannot be a JSON string).
+ */
+
+ssize_t
+hm_json_escape_len(u_char *src, size_t len)
+{
+    u_char   *p, *last;
+    size_t    n;
+    ssize_t   k;
+
+    n = 0;
+    last = src + len;
+
+    for (p = src; p < last; p++) {
+        if (*p < 0x20) {
+            n += (*p == '\n' || *p == '\r' || *p == '\t') ? 2 : 6;
+
+        } else if (*p == '"' || *p == '\\') {
+            n += 2;
+
+        } else if (*p < 0x80) {
+            n++;
+
+        } else {
+            k = hm_json_utf8(p, last);
+            if (k < 0) {
+                return -1;
+            }
+
+            n += k;
+            p += k - 1;
+        }
+    }
+
+    return n;
+}
+
+
+u_char *
+hm_json_escape(u_char *dst, u_char *src, size_t len)
+{
+    u_char         *p, *last;
+    static u_char   hex[] = "0123456789abcdef";
+
+    last = src + len;
+
+    for (p = src; p < last; p++) {
+        switch (*p) {
+        case '"':
+        case '\\':
+            *dst++ = '\\';
+            *dst++ = *p;
+            break;
+        case '\n':
+            *dst++ = '\\';
+            *dst++ = 'n';
+            break;
+        case '\r':
+            *dst++ = '\\';
+            *dst++ = 'r';
+            break;
+        case '\t':
+            *dst++ = '\\';
+            *dst++ = 't';
+            break;
+        default:
+            if (*p < 0x20) {
+                dst = hm_cpymem(dst, "\\u00", 4);
+                *dst++ = hex[*p >> 4];
+                *dst++ = hex[*p & 0xf];
+
+            } else {
+                *dst++ = *p;
+            }
+        }
+    }
+
+    return dst;
+}
