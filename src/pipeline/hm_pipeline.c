@@ -986,9 +986,16 @@ hm_pipeline_run(hm_msg_t *m)
 static void
 hm_pipeline_next(hm_msg_t *m, hm_int_t rc)
 {
-    hm_pipeline_t         *p = m->pipeline;
+    hm_pipeline_t         *p;
     hm_pipeline_filter_t  *f;
 
+    /* the message may be gone: settled by a filter that took it over */
+
+    if (rc == HM_DONE || rc == HM_AGAIN) {
+        return;
+    }
+
+    p = m->pipeline;
     f = p->filters.elts;
 
     for ( ;; ) {
@@ -1237,7 +1244,9 @@ hm_pipeline_ready_handler(hm_event_t *ev)
 
         hm_pipeline_send(m);
 
-        if (m->queued || ob->nwaiting > n) {
+        /* m may be settled and gone by now */
+
+        if (ob->nwaiting > n) {
             /* refused again: wait for the next hm_pipeline_outbound_ready() */
             break;
         }
