@@ -516,40 +516,51 @@ static hm_int_t
 hm_http_pipeline_respond(hm_http_request_t *r, hm_msg_t *m,
     hm_uint_t status)
 {
-    char      *s;
-    size_t     size;
-    json_t    *o;
-    hm_str_t   body;
+    u_char      *p;
+    size_t       len;
+    ssize_t      id, err;
+    hm_str_t     body;
+    const char  *outcome;
 
-    o = json_pack("{s:s%,s:s}", "id", (char *) m->id.data, m->id.len,
-                  "outcome", hm_msg_outcome_name(m->outcome));
-    if (o == NULL) {
-        return HM_HTTP_INTERNAL_SERVER_ERROR;
+    outcome = hm_msg_outcome_name(m->outcome);
+
+    id = hm_json_escape_len(m->id.data, m->id.len);
+    if (id < 0) {
+        id = 0;
     }
+
+    err = -1;
 
     if (m->outcome == HM_MSG_FAILED && m->error.len) {
-        json_object_set_new(o, "error",
-                            json_stringn((char *) m->error.data,
-                                         m->error.len));
+        err = hm_json_escape_len(m->error.data, m->error.len);
     }
 
-    size = json_dumpb(o, NULL, 0, JSON_COMPACT);
+    len = sizeof("{\"id\":\"\",\"outcome\":\"\",\"error\":\"\"}\n")
+          + id + hm_strlen(outcome) + (err > 0 ? err : 0);
 
-    s = hm_pnalloc(r->pool, size + 1);
-    if (s == NULL) {
-        json_decref(o);
+    body.data = hm_pnalloc(r->pool, len);
+    if (body.data == NULL) {
         return HM_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    body.len = json_dumpb(o, s, size, JSON_COMPACT);
-    body.data = (u_char *) s;
-    body.data[body.len++] = LF;
+    p = hm_cpymem(body.data, "{\"id\":\"", sizeof("{\"id\":\"") - 1);
 
-    json_decref(o);
-
-    if (status >= HM_HTTP_SPECIAL_RESPONSE) {
-        r->keepalive = r->keepalive && status < 500;
+    if (id) {
+        p = hm_json_escape(p, m->id.data, m->id.len);
     }
+
+    p = hm_sprintf(p, "\",\"outcome\":\"%s\"", outcome);
+
+    if (err >= 0) {
+        p = hm_cpymem(p, ",\"error\":\"", sizeof(",\"error\":\"") - 1);
+        p = hm_json_escape(p, m->error.data, m->error.len);
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+    *p++ = LF;
+
+    body.len = p - body.data;
 
     return hm_http_send_response(r, status, &hm_http_pipeline_json_type,
                                  &body);

@@ -183,6 +183,10 @@ static void hm_http_webhook_release(hm_http_webhook_request_t *wr);
 static hm_int_t hm_http_webhook_create_request(hm_http_webhook_request_t *wr);
 static hm_int_t hm_http_webhook_uri(hm_http_webhook_request_t *wr,
     hm_str_t *uri);
+static hm_int_t hm_http_webhook_headers(hm_http_webhook_request_t *wr,
+    hm_str_t **valuesp, size_t *lenp, hm_uint_t *host, hm_uint_t *id);
+static u_char *hm_http_webhook_write_headers(hm_http_webhook_request_t *wr,
+    u_char *p, hm_str_t *values, hm_uint_t host, hm_uint_t id);
 static hm_uint_t hm_http_webhook_skip_header(hm_http_webhook_conf_t *conf,
     hm_msg_header_t *h);
 static hm_uint_t hm_http_webhook_valid_header(hm_str_t *name,
@@ -1109,23 +1113,22 @@ hm_http_webhook_release(hm_http_webhook_request_t *wr)
 static hm_int_t
 hm_http_webhook_create_request(hm_http_webhook_request_t *wr)
 {
-    u_char                    *p;
-    size_t                     len;
-    hm_str_t                   uri, *values;
-    hm_buf_t                  *b;
-    hm_msg_t                  *m;
-    hm_uint_t                  i, id, host;
-    hm_chain_t                *cl, *body;
-    hm_msg_header_t           *mh;
-    hm_http_webhook_conf_t    *conf;
-    hm_http_webhook_header_t  *ch;
+    u_char                  *p;
+    size_t                   len;
+    hm_str_t                 uri, *values;
+    hm_buf_t                *b;
+    hm_msg_t                *m;
+    hm_uint_t                host, id;
+    hm_chain_t              *cl, *body;
+    hm_http_webhook_conf_t  *conf;
 
     m = wr->msg;
     conf = wr->ctx->conf;
 
     if (hm_msg_body_sync(m) != HM_OK
         || hm_http_webhook_uri(wr, &uri) != HM_OK
-        || hm_http_webhook_body(wr, &body) != HM_OK)
+        || hm_http_webhook_body(wr, &body) != HM_OK
+        || hm_http_webhook_headers(wr, &values, &len, &host, &id) != HM_OK)
     {
         return HM_ERROR;
     }
@@ -1133,26 +1136,78 @@ hm_http_webhook_create_request(hm_http_webhook_request_t *wr)
     wr->head = (conf->method.len == 4
                 && hm_strncmp(conf->method.data, "HEAD", 4) == 0);
 
-    /* the configured headers: "" or an invalid value drops one */
+    len += conf->method.len + 1 + uri.len + sizeof(" HTTP/1.1" CRLF) - 1
+           + sizeof("Content-Length: " CRLF) - 1 + HM_INT64_LEN
+           + sizeof("Connection: keep-alive" CRLF) - 1 + sizeof(CRLF) - 1;
 
-    ch = conf->headers ? conf->headers->elts : NULL;
-    values = NULL;
+    b = hm_create_temp_buf(m->pool, len);
+    cl = hm_alloc_chain_link(m->pool);
 
-    len = conf->method.len + 1 + uri.len + sizeof(" HTTP/1.1" CRLF) - 1
-          + sizeof("Content-Length: " CRLF) - 1 + HM_INT64_LEN
-          + sizeof("Connection: keep-alive" CRLF) - 1 + sizeof(CRLF) - 1;
-
-    host = 0;
-    id = 0;
-
-    if (conf->headers) {
-        values = hm_palloc(m->pool, conf->headers->nelts * sizeof(hm_str_t));
-        if (values == NULL) {
-            return HM_ERROR;
-        }
+    if (b == NULL || cl == NULL) {
+        return HM_ERROR;
     }
 
-    for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
+    p = hm_cpymem(b->last, conf->method.data, conf->method.len);
+    *p++ = ' ';
+    p = hm_cpymem(p, uri.data, uri.len);
+    p = hm_cpymem(p, " HTTP/1.1" CRLF, sizeof(" HTTP/1.1" CRLF) - 1);
+
+    p = hm_http_webhook_write_headers(wr, p, values, host, id);
+
+    p = hm_sprintf(p, "Content-Length: %O" CRLF, hm_chain_size(body));
+
+    p = conf->upstream->keepalive
+        ? hm_cpymem(p, "Connection: keep-alive" CRLF CRLF,
+                    sizeof("Connection: keep-alive" CRLF CRLF) - 1)
+        : hm_cpymem(p, "Connection: close" CRLF CRLF,
+                    sizeof("Connection: close" CRLF CRLF) - 1);
+
+    b->last = p;
+
+    cl->buf = b;
+    cl->next = body;
+
+    wr->request = cl;
+
+    return HM_OK;
+}
+
+
+/*
+ * The headers' values and their length: the configured ones ("" or an
+ * invalid value drops one), the message's, Host and X-Request-Id unless
+ * set by those.
+ */
+
+static hm_int_t
+hm_http_webhook_headers(hm_http_webhook_request_t *wr, hm_str_t **valuesp,
+    size_t *lenp, hm_uint_t *host, hm_uint_t *id)
+{
+    size_t                     len;
+    hm_str_t                  *values;
+    hm_msg_t                  *m;
+    hm_uint_t                  i, n;
+    hm_msg_header_t           *mh;
+    hm_http_webhook_conf_t    *conf;
+    hm_http_webhook_header_t  *ch;
+
+    m = wr->msg;
+    conf = wr->ctx->conf;
+
+    n = conf->headers ? conf->headers->nelts : 0;
+    ch = n ? conf->headers->elts : NULL;
+
+    values = hm_palloc(m->pool, (n + 1) * sizeof(hm_str_t));
+    if (values == NULL) {
+        return HM_ERROR;
+    }
+
+    len = 0;
+    *host = 0;
+    *id = conf->id_set || !hm_http_webhook_valid_value(&m->id)
+          || m->id.len == 0;
+
+    for (i = 0; i < n; i++) {
 
         if (hm_complex_value(m, m->pool, &ch[i].value, &values[i]) != HM_OK)
         {
@@ -1171,49 +1226,54 @@ hm_http_webhook_create_request(hm_http_webhook_request_t *wr)
             continue;
         }
 
-        host |= hm_http_webhook_name_is(&ch[i].name, "Host");
-        id |= hm_http_webhook_name_is(&ch[i].name, "X-Request-Id");
+        *host |= hm_http_webhook_name_is(&ch[i].name, "Host");
+        *id |= hm_http_webhook_name_is(&ch[i].name, "X-Request-Id");
 
         len += ch[i].name.len + 2 + values[i].len + 2;
-    }
-
-    if (!host) {
-        len += sizeof("Host: " CRLF) - 1 + conf->host.len;
     }
 
     mh = m->headers.elts;
 
     for (i = 0; conf->pass_headers && i < m->headers.nelts; i++) {
-        if (hm_http_webhook_skip_header(conf, &mh[i])) {
-            continue;
+        if (!hm_http_webhook_skip_header(conf, &mh[i])) {
+            *id |= hm_http_webhook_name_is(&mh[i].name, "X-Request-Id");
+            len += mh[i].name.len + 2 + mh[i].value.len + 2;
         }
-
-        id |= hm_http_webhook_name_is(&mh[i].name, "X-Request-Id");
-
-        len += mh[i].name.len + 2 + mh[i].value.len + 2;
     }
 
-    if (conf->id_set || !hm_http_webhook_valid_value(&m->id)) {
-        id = 1;
+    if (!*host) {
+        len += sizeof("Host: " CRLF) - 1 + conf->host.len;
     }
 
-    if (!id && m->id.len) {
+    if (!*id) {
         len += sizeof("X-Request-Id: " CRLF) - 1 + m->id.len;
     }
 
-    b = hm_create_temp_buf(m->pool, len);
-    if (b == NULL) {
-        return HM_ERROR;
-    }
+    *valuesp = values;
+    *lenp = len;
 
-    p = hm_cpymem(b->last, conf->method.data, conf->method.len);
-    *p++ = ' ';
-    p = hm_cpymem(p, uri.data, uri.len);
-    p = hm_cpymem(p, " HTTP/1.1" CRLF, sizeof(" HTTP/1.1" CRLF) - 1);
+    return HM_OK;
+}
+
+
+static u_char *
+hm_http_webhook_write_headers(hm_http_webhook_request_t *wr, u_char *p,
+    hm_str_t *values, hm_uint_t host, hm_uint_t id)
+{
+    hm_msg_t                  *m;
+    hm_uint_t                  i;
+    hm_msg_header_t           *mh;
+    hm_http_webhook_conf_t    *conf;
+    hm_http_webhook_header_t  *ch;
+
+    m = wr->msg;
+    conf = wr->ctx->conf;
 
     if (!host) {
         p = hm_sprintf(p, "Host: %V" CRLF, &conf->host);
     }
+
+    ch = conf->headers ? conf->headers->elts : NULL;
 
     for (i = 0; conf->headers && i < conf->headers->nelts; i++) {
         if (values[i].len) {
@@ -1221,37 +1281,19 @@ hm_http_webhook_create_request(hm_http_webhook_request_t *wr)
         }
     }
 
+    mh = m->headers.elts;
+
     for (i = 0; conf->pass_headers && i < m->headers.nelts; i++) {
         if (!hm_http_webhook_skip_header(conf, &mh[i])) {
             p = hm_sprintf(p, "%V: %V" CRLF, &mh[i].name, &mh[i].value);
         }
     }
 
-    if (!id && m->id.len) {
+    if (!id) {
         p = hm_sprintf(p, "X-Request-Id: %V" CRLF, &m->id);
     }
 
-    p = hm_sprintf(p, "Content-Length: %O" CRLF, hm_chain_size(body));
-
-    p = conf->upstream->keepalive
-        ? hm_cpymem(p, "Connection: keep-alive" CRLF CRLF,
-                    sizeof("Connection: keep-alive" CRLF CRLF) - 1)
-        : hm_cpymem(p, "Connection: close" CRLF CRLF,
-                    sizeof("Connection: close" CRLF CRLF) - 1);
-
-    b->last = p;
-
-    cl = hm_alloc_chain_link(m->pool);
-    if (cl == NULL) {
-        return HM_ERROR;
-    }
-
-    cl->buf = b;
-    cl->next = body;
-
-    wr->request = cl;
-
-    return HM_OK;
+    return p;
 }
 
 
@@ -2269,6 +2311,8 @@ hm_http_webhook_fail(hm_http_webhook_request_t *wr, hm_uint_t ft)
            && wr->peer.tries;
 
     if (stale) {
+        hm_log_error(HM_LOG_INFO, &wr->log, 0,
+                     "webhook closed a kept-alive connection, trying again");
 
         /* a fresh choice: the stale connection is gone from the cache */
 
