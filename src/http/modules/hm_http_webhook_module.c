@@ -1987,7 +1987,10 @@ hm_http_webhook_header_line(hm_http_webhook_request_t *wr)
 }
 
 
-/* a response header for the reply, unless it is about this connection */
+/*
+ * A response header for the reply, unless it is about this connection;
+ * Date and Server are the inbound's own, as proxy_pass hides them.
+ */
 
 static hm_int_t
 hm_http_webhook_reply_header(hm_http_webhook_request_t *wr, hm_str_t *name,
@@ -2009,6 +2012,12 @@ hm_http_webhook_reply_header(hm_http_webhook_request_t *wr, hm_str_t *name,
         {
             return HM_OK;
         }
+    }
+
+    if (hm_http_webhook_name_is(name, "Date")
+        || hm_http_webhook_name_is(name, "Server"))
+    {
+        return HM_OK;
     }
 
     if (wr->reply_headers == NULL) {
