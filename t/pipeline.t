@@ -68,6 +68,22 @@ pipeline byregion {
     output regional;
 }
 
+pipeline paths {
+    route {
+        when $json.user.name = "café" -> pa;
+        when $json.items[1].sku = B2 -> pb;
+        when $json.price = 2.5 -> pc;
+        when $json.deep.er.est >= 3 -> pd;
+        default -> pdef;
+    }
+}
+
+outbound pa file { path %%TESTDIR%%/pa.jsonl; format raw; }
+outbound pb file { path %%TESTDIR%%/pb.jsonl; format raw; }
+outbound pc file { path %%TESTDIR%%/pc.jsonl; format raw; }
+outbound pd file { path %%TESTDIR%%/pd.jsonl; format raw; }
+outbound pdef file { path %%TESTDIR%%/pdef.jsonl; format raw; }
+
 outbound big file { path %%TESTDIR%%/big.jsonl; }
 outbound eu file { path %%TESTDIR%%/eu.jsonl; }
 outbound all file { path %%TESTDIR%%/all.jsonl; }
@@ -91,6 +107,7 @@ http {
         location /flaky { pipeline flaky; }
         location /doomed { pipeline doomed; }
         location /region { pipeline byregion; pipeline_key $http_x_key; }
+        location /paths { pipeline paths; }
         location = /metrics { status; }
     }
 }
@@ -219,6 +236,24 @@ my @south = records('region-south.jsonl');
 is(scalar @north, 2, 'path variables: north');
 is(scalar @south, 1, 'path variables: south');
 is($north[0]{key}, 'k1', 'pipeline_key');
+
+# -- JSON paths: read from the text, or from a tree when the text cannot say -
+
+my %paths = (
+    '{"user":{"name":"caf\\u00e9"}}' => 'pa',
+    '{"items":[{"sku":"A1"},{"sku":"B2"}]}' => 'pb',
+    '{"price":2.50}' => 'pc',
+    '{ "deep" : { "er" : { "est" : 3 } } }' => 'pd',
+    '{"deep":{"er":{"est":"x"}}}' => 'pdef',
+    '{"deep":{"er":{"est":1}},"deep":{"er":{"est":5}}}' => 'pd',
+    '{"deep":{"er":{"est":5}} trailing' => 'pdef',
+);
+
+for my $body (sort keys %paths) {
+    post('/paths', $body);
+    my $text = $t->read_file("$dir/$paths{$body}.jsonl") // '';
+    ok(index($text, "$body\n") >= 0, "route by path: $body -> $paths{$body}");
+}
 
 # -- other methods ------------------------------------------------------------
 

@@ -76,7 +76,7 @@ http {
 END
 
 my $outbound = $mode eq 'http'
-    ? "outbound out http { url http://origin/hook; keepalive 256; }"
+    ? "outbound out http { url http://origin/hook; }"
     : "outbound out file { path $dir/h/out.jsonl; }";
 
 write_file("$dir/h/hermod.conf", <<"END");

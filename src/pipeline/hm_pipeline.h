@@ -456,6 +456,18 @@ ssize_t hm_json_scalar(u_char *dst, u_char *p, u_char *last);
 ssize_t hm_json_escape_len(u_char *src, size_t len);
 u_char *hm_json_escape(u_char *dst, u_char *src, size_t len);
 
+/*
+ * On the text, without a tree: the raw value at a path (HM_DECLINED: not
+ * there), and a new text with the value at a path set to JSON text v.
+ * HM_ERROR: not JSON; HM_AGAIN: this path needs a tree (array indexes,
+ * escaped keys, a path through a non-object).
+ */
+hm_int_t hm_json_raw_valid(hm_str_t *text);
+hm_int_t hm_json_raw_get(hm_str_t *text, hm_json_path_t *path,
+    hm_str_t *value);
+hm_int_t hm_json_raw_set(hm_pool_t *pool, hm_str_t *text,
+    hm_json_path_t *path, hm_str_t *v, hm_str_t *out);
+
 /* a scalar as text ("42", "true", the string itself); objects dumped */
 hm_int_t hm_json_to_str(hm_pool_t *pool, json_t *v, hm_str_t *out);
 

@@ -464,7 +464,10 @@ hm_json_string(u_char *dst, u_char *p, u_char *last)
         c = *p++;
 
         if (c == '"') {
-            hm_memcpy(dst, start, p - start);
+            if (dst) {
+                hm_memcpy(dst, start, p - start);
+            }
+
             return p - start;
         }
 
@@ -584,7 +587,10 @@ hm_json_scalar(u_char *dst, u_char *p, u_char *last)
             return -1;
         }
 
-        hm_memcpy(dst, start, p - start);
+        if (dst) {
+            hm_memcpy(dst, start, p - start);
+        }
+
         return p - start;
     }
 
@@ -629,7 +635,9 @@ hm_json_scalar(u_char *dst, u_char *p, u_char *last)
         while (p < last && *p >= '0' && *p <= '9') { p++; }
     }
 
-    hm_memcpy(dst, start, p - start);
+    if (dst) {
+        hm_memcpy(dst, start, p - start);
+    }
 
     return p - start;
 }
@@ -715,4 +723,332 @@ hm_json_escape(u_char *dst, u_char *src, size_t len)
     }
 
     return dst;
+}
+
+
+/*
+ * Edits and lookups on the JSON text itself, without a tree: what the
+ * transform and route filters use on a body no filter parsed yet.  They
+ * check the whole text first.  HM_AGAIN means "not without a tree" (an
+ * array index, a key with escapes): the caller parses the body instead.
+ */
+
+static u_char *
+hm_json_ws(u_char *p, u_char *last)
+{
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* the end of the value at p (no leading whitespace), or NULL */
+
+static u_char *
+hm_json_skip(u_char *p, u_char *last, hm_uint_t depth)
+{
+    u_char   close;
+    ssize_t  n;
+
+    if (p == last) {
+        return NULL;
+    }
+
+    if (*p != '{' && *p != '[') {
+        n = hm_json_scalar(NULL, p, last);
+        return n < 0 ? NULL : p + n;
+    }
+
+    if (depth == HM_JSON_MAX_DEPTH) {
+        return NULL;
+    }
+
+    close = (*p == '{') ? '}' : ']';
+
+    p = hm_json_ws(p + 1, last);
+
+    if (p < last && *p == close) {
+        return p + 1;
+    }
+
+    for ( ;; ) {
+        if (close == '}') {
+            if (p == last || *p != '"') {
+                return NULL;
+            }
+
+            n = hm_json_string(NULL, p, last);
+            if (n < 0) {
+                return NULL;
+            }
+
+            p = hm_json_ws(p + n, last);
+
+            if (p == last || *p != ':') {
+                return NULL;
+            }
+
+            p = hm_json_ws(p + 1, last);
+        }
+
+        p = hm_json_skip(p, last, depth + 1);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        p = hm_json_ws(p, last);
+
+        if (p == last) {
+            return NULL;
+        }
+
+        if (*p == close) {
+            return p + 1;
+        }
+
+        if (*p != ',') {
+            return NULL;
+        }
+
+        p = hm_json_ws(p + 1, last);
+    }
+}
+
+
+/* the root value: HM_OK, or HM_ERROR when the text is not JSON */
+
+static hm_int_t
+hm_json_root(hm_str_t *text, u_char **start, u_char **end)
+{
+    u_char  *p, *last;
+
+    last = text->data + text->len;
+    p = hm_json_ws(text->data, last);
+
+    *start = p;
+    *end = hm_json_skip(p, last, 0);
+
+    if (*end == NULL || hm_json_ws(*end, last) != last) {
+        return HM_ERROR;
+    }
+
+    return HM_OK;
+}
+
+
+hm_int_t
+hm_json_raw_valid(hm_str_t *text)
+{
+    u_char  *start, *end;
+
+    return hm_json_root(text, &start, &end);
+}
+
+
+/*
+ * The last member named key of the object at p: its value's span, and
+ * the end of the object (before '}').  HM_DECLINED: no such member;
+ * HM_AGAIN: a key with escapes.
+ */
+
+static hm_int_t
+hm_json_member(u_char *p, u_char *last, hm_str_t *key, u_char **vstart,
+    u_char **vend, u_char **obj_close)
+{
+    u_char    *k, *v;
+    ssize_t    n;
+    hm_int_t   rc;
+
+    rc = HM_DECLINED;
+
+    p = hm_json_ws(p + 1, last);
+
+    while (*p != '}') {
+        n = hm_json_string(NULL, p, last);
+        k = p + 1;
+
+        if (hm_strlchr(k, p + n - 1, '\\')) {
+            return HM_AGAIN;
+        }
+
+        p = hm_json_ws(p + n, last);
+        v = hm_json_ws(p + 1, last);
+        p = hm_json_skip(v, last, 0);
+
+        if ((size_t) n - 2 == key->len
+            && hm_memcmp(k, key->data, key->len) == 0)
+        {
+            *vstart = v;
+            *vend = p;
+            rc = HM_OK;
+        }
+
+        p = hm_json_ws(p, last);
+
+        if (*p == ',') {
+            p = hm_json_ws(p + 1, last);
+        }
+    }
+
+    *obj_close = p;
+
+    return rc;
+}
+
+
+hm_int_t
+hm_json_raw_get(hm_str_t *text, hm_json_path_t *path, hm_str_t *value)
+{
+    u_char              *p, *end, *vs, *ve, *close, *last;
+    hm_int_t             rc;
+    hm_uint_t            i;
+    hm_json_path_elt_t  *e;
+
+    if (hm_json_root(text, &p, &end) != HM_OK) {
+        return HM_ERROR;
+    }
+
+    last = text->data + text->len;
+    e = path->elts->elts;
+
+    for (i = 0; i < path->elts->nelts; i++) {
+        if (e[i].index >= 0) {
+            return HM_AGAIN;
+        }
+
+        if (*p != '{') {
+            return HM_DECLINED;
+        }
+
+        rc = hm_json_member(p, last, &e[i].key, &vs, &ve, &close);
+        if (rc != HM_OK) {
+            return rc;
+        }
+
+        p = vs;
+        end = ve;
+    }
+
+    value->data = p;
+    value->len = end - p;
+
+    return HM_OK;
+}
+
+
+/*
+ * Sets the value at path to the JSON text v: a new text in out (from
+ * pool).  Missing objects on the way are created, a new member goes last
+ * in its object, as with a tree.  HM_ERROR: not JSON; HM_AGAIN: not
+ * without a tree (array indexes, escaped keys, a path through a value
+ * that is not an object).
+ */
+
+hm_int_t
+hm_json_raw_set(hm_pool_t *pool, hm_str_t *text, hm_json_path_t *path,
+    hm_str_t *v, hm_str_t *out)
+{
+    u_char              *p, *end, *vs, *ve, *close, *last, *o, *from, *to;
+    size_t               len;
+    hm_int_t             rc;
+    hm_uint_t            i, j, empty = 0;
+    hm_json_path_elt_t  *e;
+
+    if (hm_json_root(text, &p, &end) != HM_OK) {
+        return HM_ERROR;
+    }
+
+    last = text->data + text->len;
+    e = path->elts->elts;
+
+    for (i = 0; i < path->elts->nelts; i++) {
+        if (e[i].index >= 0 || *p != '{'
+            || hm_json_escape_len(e[i].key.data, e[i].key.len)
+               != (ssize_t) e[i].key.len)
+        {
+            return HM_AGAIN;
+        }
+
+        rc = hm_json_member(p, last, &e[i].key, &vs, &ve, &close);
+
+        if (rc == HM_AGAIN) {
+            return HM_AGAIN;
+        }
+
+        if (rc == HM_DECLINED) {
+            break;
+        }
+
+        p = vs;
+        end = ve;
+    }
+
+    if (i == path->elts->nelts) {
+        /* replace the value */
+        from = p;
+        to = end;
+        len = v->len;
+
+    } else {
+        /* insert "key":{"key2":...v...} before the object's end */
+
+        empty = (hm_json_ws(p + 1, last) == close);
+        from = close;
+        to = close;
+
+        len = v->len + (empty ? 0 : 1);
+
+        for (j = i; j < path->elts->nelts; j++) {
+            if (e[j].index >= 0
+                || hm_json_escape_len(e[j].key.data, e[j].key.len)
+                   != (ssize_t) e[j].key.len)
+            {
+                return HM_AGAIN;
+            }
+
+            len += e[j].key.len + sizeof("\"\":{}") - 1;
+        }
+    }
+
+    out->data = hm_pnalloc(pool, text->len - (to - from) + len);
+    if (out->data == NULL) {
+        return HM_ERROR;
+    }
+
+    o = hm_cpymem(out->data, text->data, from - text->data);
+
+    if (i == path->elts->nelts) {
+        o = hm_cpymem(o, v->data, v->len);
+
+    } else {
+        if (!empty) {
+            *o++ = ',';
+        }
+
+        for (j = i; j < path->elts->nelts; j++) {
+            if (j > i) {
+                *o++ = '{';
+            }
+
+            *o++ = '"';
+            o = hm_cpymem(o, e[j].key.data, e[j].key.len);
+            *o++ = '"';
+            *o++ = ':';
+        }
+
+        o = hm_cpymem(o, v->data, v->len);
+
+        for (j = i + 1; j < path->elts->nelts; j++) {
+            *o++ = '}';
+        }
+    }
+
+    o = hm_cpymem(o, to, last - to);
+
+    out->len = o - out->data;
+
+    return HM_OK;
 }

@@ -18,6 +18,7 @@
 #include <hm_config.h>
 #include <hm_core.h>
 #include <hm_pipeline.h>
+#include <math.h>
 
 
 #define HM_ROUTE_EQ        0
@@ -69,6 +70,8 @@ static char *hm_route_compile_targets(hm_conf_t *cf, hm_str_t *args,
     hm_uint_t n, hm_route_rule_t *rule);
 static hm_int_t hm_pipeline_route_handler(hm_msg_t *m, void *conf);
 static hm_uint_t hm_route_match(hm_msg_t *m, hm_route_rule_t *rule);
+static hm_int_t hm_route_json_text(hm_msg_t *m, hm_route_cond_t *c,
+    hm_str_t *s, hm_uint_t *found, double *d);
 static hm_int_t hm_route_apply(hm_msg_t *m, hm_route_conf_t *rcf,
     hm_route_rule_t **matched, hm_uint_t n);
 
@@ -592,9 +595,18 @@ hm_route_cond(hm_msg_t *m, hm_route_cond_t *c)
 
     found = 0;
     j = NULL;
+    d = NAN;
     hm_str_null(&s);
 
-    if (c->json) {
+    if (c->json && m->json == NULL && !m->json_invalid
+        && hm_route_json_text(m, c, &s, &found, &d) == HM_OK)
+    {
+        if (d == d && c->numeric) {
+            /* a number, read from the text */
+            goto numeric;
+        }
+
+    } else if (c->json) {
         root = hm_msg_json(m);
         j = root ? hm_json_path_get(root, c->json) : NULL;
         found = (j != NULL);
@@ -655,7 +667,10 @@ hm_route_cond(hm_msg_t *m, hm_route_cond_t *c)
         return 0;
     }
 
-    if (j && json_is_number(j)) {
+    if (j == NULL && d == d && c->json) {
+        /* read from the text already */
+
+    } else if (j && json_is_number(j)) {
         d = json_number_value(j);
 
     } else {
@@ -673,6 +688,12 @@ hm_route_cond(hm_msg_t *m, hm_route_cond_t *c)
         }
     }
 
+numeric:
+
+    if (!found) {
+        return 0;
+    }
+
     switch (c->op) {
     case HM_ROUTE_GT:
         return d > c->number;
@@ -683,6 +704,92 @@ hm_route_cond(hm_msg_t *m, hm_route_cond_t *c)
     default:
         return d <= c->number;
     }
+}
+
+
+/*
+ * A JSON operand read from the body text when no filter parsed it: a
+ * string without escapes, a number (in *d, else NaN), true, false, null.
+ * HM_AGAIN: this needs the tree (escapes, objects, array paths).
+ */
+
+static hm_int_t
+hm_route_json_text(hm_msg_t *m, hm_route_cond_t *c, hm_str_t *s,
+    hm_uint_t *found, double *d)
+{
+    char      *end, num[64];
+    hm_int_t   rc;
+    hm_str_t   body, raw;
+
+    if (hm_msg_body_flat(m, &body) != HM_OK) {
+        return HM_AGAIN;
+    }
+
+    rc = hm_json_raw_get(&body, c->json, &raw);
+
+    if (rc == HM_AGAIN) {
+        return HM_AGAIN;
+    }
+
+    if (rc == HM_ERROR) {
+        /* not JSON: nothing matches but "!exists"; the tree agrees */
+        m->json_invalid = 1;
+        *found = 0;
+        return HM_OK;
+    }
+
+    if (rc == HM_DECLINED) {
+        *found = 0;
+        return HM_OK;
+    }
+
+    *found = 1;
+
+    switch (raw.data[0]) {
+
+    case '"':
+        if (hm_strlchr(raw.data, raw.data + raw.len, '\\')) {
+            return HM_AGAIN;
+        }
+
+        s->data = raw.data + 1;
+        s->len = raw.len - 2;
+        return HM_OK;
+
+    case 't':
+    case 'f':
+    case 'n':
+        *s = raw;
+        return HM_OK;
+
+    case '{':
+    case '[':
+        return (c->op == HM_ROUTE_EXISTS || c->op == HM_ROUTE_NEXISTS)
+               ? HM_OK : HM_AGAIN;
+
+    default:
+        break;
+    }
+
+    /* a number: as text for "=", as a double for ">" */
+
+    if (raw.len >= sizeof(num)) {
+        return HM_AGAIN;
+    }
+
+    hm_memcpy(num, raw.data, raw.len);
+    num[raw.len] = '\0';
+
+    *d = strtod(num, &end);
+    *s = raw;
+
+    /* integers print as jansson prints them; reals need the tree */
+
+    if (!c->numeric && hm_strlchr(raw.data, raw.data + raw.len, '.')) {
+        return HM_AGAIN;
+    }
+
+    return HM_OK;
 }
 
 

@@ -1092,6 +1092,59 @@ hm_pipeline_transform_header_is(hm_msg_header_t *h, hm_str_t *name)
 
 /* -- the JSON body ---------------------------------------------------- */
 
+/*
+ * A body no filter parsed yet is edited as text: no tree is built, the
+ * body is not serialized again.  HM_AGAIN: this needs the tree.
+ */
+
+static hm_int_t
+hm_pipeline_transform_json_set_text(hm_msg_t *m,
+    hm_pipeline_transform_op_t *op)
+{
+    char      *s;
+    size_t     size;
+    json_t    *v;
+    hm_int_t   rc;
+    hm_str_t   body, text, out;
+
+    if (hm_msg_body_flat(m, &body) != HM_OK) {
+        return HM_AGAIN;
+    }
+
+    if (hm_json_raw_valid(&body) != HM_OK) {
+        return HM_AGAIN;
+    }
+
+    rc = hm_pipeline_transform_json_value(m, op, &v);
+    if (rc != HM_OK) {
+        return rc;
+    }
+
+    size = json_dumpb(v, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
+    s = (size == 0) ? NULL : hm_pnalloc(m->pool, size);
+
+    if (s == NULL) {
+        json_decref(v);
+        return HM_AGAIN;
+    }
+
+    text.len = json_dumpb(v, s, size, JSON_COMPACT|JSON_ENCODE_ANY);
+    text.data = (u_char *) s;
+
+    json_decref(v);
+
+    if (hm_json_raw_set(m->pool, &body, &op->path, &text, &out) != HM_OK) {
+        return HM_AGAIN;
+    }
+
+    if (hm_msg_set_body(m, out.data, out.len) != HM_OK) {
+        return HM_AGAIN;
+    }
+
+    return HM_OK;
+}
+
+
 static hm_int_t
 hm_pipeline_transform_run_json_set(hm_msg_t *m,
     hm_pipeline_transform_op_t *op)
@@ -1099,6 +1152,14 @@ hm_pipeline_transform_run_json_set(hm_msg_t *m,
     char      *err;
     json_t    *root, *v;
     hm_int_t   rc;
+
+    if (m->json == NULL && !m->json_invalid && hm_msg_is_json_type(m)) {
+        rc = hm_pipeline_transform_json_set_text(m, op);
+
+        if (rc != HM_AGAIN) {
+            return rc;
+        }
+    }
 
     root = hm_pipeline_transform_json(m);
     if (root == NULL) {
