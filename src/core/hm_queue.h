@@ -37,6 +37,14 @@ struct hm_queue_s {
 #define hm_queue_head(h)     (h)->next
 #define hm_queue_last(h)     (h)->prev
 #define hm_queue_sentinel(h) (h)
+
+
+/* appends the elements of queue n (not n itself) to queue h */
+#define hm_queue_add(h, n)                                                    \
+    (h)->prev->next = (n)->next;                                              \
+    (n)->next->prev = (h)->prev;                                              \
+    (h)->prev = (n)->prev;                                                    \
+    (h)->prev->next = h;
 #define hm_queue_next(q)     (q)->next
 #define hm_queue_prev(q)     (q)->prev
 

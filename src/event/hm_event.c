@@ -133,6 +133,11 @@ hm_process_events_and_timers(hm_cycle_t *cycle)
     timer = hm_event_find_timer();
     flags = HM_UPDATE_TIME|HM_POST_EVENTS;
 
+    if (!hm_queue_empty(&hm_posted_next_events)) {
+        hm_event_move_posted_next(cycle);
+        timer = 0;
+    }
+
     delta = hm_current_msec;
 
     (void) hm_process_events(cycle, timer, flags);
@@ -241,6 +246,7 @@ hm_event_process_init(hm_cycle_t *cycle)
 
     hm_queue_init(&hm_posted_accept_events);
     hm_queue_init(&hm_posted_events);
+    hm_queue_init(&hm_posted_next_events);
 
     if (hm_event_timer_init(cycle->log) == HM_ERROR) {
         return HM_ERROR;

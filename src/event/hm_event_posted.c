@@ -8,6 +8,7 @@
 
 hm_queue_t  hm_posted_accept_events;
 hm_queue_t  hm_posted_events;
+hm_queue_t  hm_posted_next_events;
 
 
 void
@@ -25,4 +26,23 @@ hm_event_process_posted(hm_cycle_t *cycle, hm_queue_t *posted)
 
         ev->handler(ev);
     }
+}
+
+
+void
+hm_event_move_posted_next(hm_cycle_t *cycle)
+{
+    hm_queue_t  *q;
+    hm_event_t  *ev;
+
+    for (q = hm_queue_head(&hm_posted_next_events);
+         q != hm_queue_sentinel(&hm_posted_next_events);
+         q = hm_queue_next(q))
+    {
+        ev = hm_queue_data(q, hm_event_t, queue);
+        ev->ready = 1;
+    }
+
+    hm_queue_add(&hm_posted_events, &hm_posted_next_events);
+    hm_queue_init(&hm_posted_next_events);
 }

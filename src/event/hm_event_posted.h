@@ -26,9 +26,17 @@
 
 void hm_event_process_posted(hm_cycle_t *cycle, hm_queue_t *posted);
 
+/*
+ * Events posted to hm_posted_next_events run after the next poll for
+ * I/O (which then does not wait): a connection that always has data
+ * ready cannot keep the loop from polling, and others from their turn.
+ */
+void hm_event_move_posted_next(hm_cycle_t *cycle);
+
 
 extern hm_queue_t  hm_posted_accept_events;
 extern hm_queue_t  hm_posted_events;
+extern hm_queue_t  hm_posted_next_events;
 
 
 #endif /* _HM_EVENT_POSTED_H_INCLUDED_ */

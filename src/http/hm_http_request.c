@@ -2061,8 +2061,10 @@ hm_http_set_keepalive(hm_http_request_t *r)
 
     hm_event_add_timer(rev, clcf->keepalive_timeout);
 
+    /* the next request may be there: after the others had their turn */
+
     if (rev->ready) {
-        hm_post_event(rev, &hm_posted_events);
+        hm_post_event(rev, &hm_posted_next_events);
     }
 
 }
