@@ -776,19 +776,30 @@ hm_http_variable_request_time(void *ctx, hm_pool_t *pool,
 hm_int_t
 hm_http_request_id(hm_http_request_t *r, hm_str_t *id)
 {
-    u_char  bytes[16];
+    static u_char     random[4096];
+    static hm_uint_t  used = sizeof(random);
 
     if (!r->id_set) {
 
-        /* 128 random bits from the kernel, hex: unique across workers */
+        /*
+         * 128 random bits from the kernel, hex: unique across workers;
+         * fetched 256 ids at a time, used once each
+         */
 
-        if (hm_os_random(bytes, sizeof(bytes)) != HM_OK) {
-            hm_log_error(HM_LOG_ERR, r->connection->log, hm_errno,
-                         "getrandom() failed");
-            return HM_ERROR;
+        if (used == sizeof(random)) {
+            if (hm_os_random(random, sizeof(random)) != HM_OK) {
+                hm_log_error(HM_LOG_ERR, r->connection->log, hm_errno,
+                             "getrandom() failed");
+                return HM_ERROR;
+            }
+
+            used = 0;
         }
 
-        (void) hm_hex_dump(r->id, bytes, sizeof(bytes));
+        (void) hm_hex_dump(r->id, random + used, 16);
+        hm_memzero(random + used, 16);
+        used += 16;
+
         r->id_set = 1;
     }
 

@@ -462,7 +462,6 @@ u_char *hm_json_escape(u_char *dst, u_char *src, size_t len);
  * HM_ERROR: not JSON; HM_AGAIN: this path needs a tree (array indexes,
  * escaped keys, a path through a non-object).
  */
-hm_int_t hm_json_raw_valid(hm_str_t *text);
 hm_int_t hm_json_raw_get(hm_str_t *text, hm_json_path_t *path,
     hm_str_t *value);
 hm_int_t hm_json_raw_set(hm_pool_t *pool, hm_str_t *text,

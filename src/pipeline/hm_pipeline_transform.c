@@ -1103,42 +1103,68 @@ hm_pipeline_transform_json_set_text(hm_msg_t *m,
 {
     char      *s;
     size_t     size;
+    ssize_t    n;
     json_t    *v;
-    hm_int_t   rc;
-    hm_str_t   body, text, out;
+    hm_str_t   body, value, text, out;
 
     if (hm_msg_body_flat(m, &body) != HM_OK) {
         return HM_AGAIN;
     }
 
-    if (hm_json_raw_valid(&body) != HM_OK) {
-        return HM_AGAIN;
-    }
+    if (op->constant == NULL && op->type == HM_PIPELINE_TRANSFORM_STRING) {
 
-    rc = hm_pipeline_transform_json_value(m, op, &v);
-    if (rc != HM_OK) {
-        return rc;
-    }
+        /* a string: quoted and escaped here, no jansson value */
 
-    size = json_dumpb(v, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
-    s = (size == 0) ? NULL : hm_pnalloc(m->pool, size);
+        if (hm_complex_value(m, m->pool, &op->value, &value) != HM_OK) {
+            return HM_ERROR;
+        }
 
-    if (s == NULL) {
+        n = hm_json_escape_len(value.data, value.len);
+        if (n < 0) {
+            return HM_AGAIN;
+        }
+
+        text.data = hm_pnalloc(m->pool, n + 2);
+        if (text.data == NULL) {
+            return HM_ERROR;
+        }
+
+        s = (char *) text.data;
+        *s++ = '"';
+        s = (char *) hm_json_escape((u_char *) s, value.data, value.len);
+        *s++ = '"';
+        text.len = (u_char *) s - text.data;
+
+    } else {
+
+        /* a bad value is reported by the tree path, in its order */
+
+        if (hm_pipeline_transform_json_value(m, op, &v) != HM_OK) {
+            return HM_AGAIN;
+        }
+
+        size = json_dumpb(v, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
+        s = (size == 0) ? NULL : hm_pnalloc(m->pool, size);
+
+        if (s == NULL) {
+            json_decref(v);
+            return HM_AGAIN;
+        }
+
+        text.len = json_dumpb(v, s, size, JSON_COMPACT|JSON_ENCODE_ANY);
+        text.data = (u_char *) s;
+
         json_decref(v);
-        return HM_AGAIN;
     }
 
-    text.len = json_dumpb(v, s, size, JSON_COMPACT|JSON_ENCODE_ANY);
-    text.data = (u_char *) s;
-
-    json_decref(v);
+    /* not JSON, or a path that needs the tree: the tree path decides */
 
     if (hm_json_raw_set(m->pool, &body, &op->path, &text, &out) != HM_OK) {
         return HM_AGAIN;
     }
 
     if (hm_msg_set_body(m, out.data, out.len) != HM_OK) {
-        return HM_AGAIN;
+        return HM_ERROR;
     }
 
     return HM_OK;

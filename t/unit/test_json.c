@@ -50,6 +50,18 @@ test_compact(void)
        "{\"u\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}");
     OK("[[[[[[1]]]]]]", "[[[[[[1]]]]]]");
 
+    /* long strings: eight bytes at a time, then a special byte anywhere */
+    OK("\"abcdefghijklmnopqrstuvwxyz0123456789\"",
+       "\"abcdefghijklmnopqrstuvwxyz0123456789\"");
+    OK("\"abcdefghijklm\\\"nopqrstuvwxyz\"",
+       "\"abcdefghijklm\\\"nopqrstuvwxyz\"");
+    OK("\"abcdefgh\xc3\xa9ijklmnopqrstuvw\"",
+       "\"abcdefgh\xc3\xa9ijklmnopqrstuvw\"");
+    OK("[\"1234567\",\"12345678\",\"123456789abcdef\"]",
+       "[\"1234567\",\"12345678\",\"123456789abcdef\"]");
+    OK("\" !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~\"",
+       "\" !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~\"");
+
     BAD("");
     BAD("   ");
     BAD("{");
@@ -82,6 +94,9 @@ test_compact(void)
     BAD("\"\xf5\x80\x80\x80\"");      /* past U+10FFFF */
     BAD("\"\xff\"");
     BAD("{\"a\":1 \"b\":2}");
+    BAD("\"abcdefghijklmnopq\x01rstuvwxyz\"");
+    BAD("\"abcdefghijklmnopqrstu\xffvwxyz\"");
+    BAD("\"abcdefghijklmnopqrstuvwxyz");
 }
 
 
