@@ -255,6 +255,26 @@ for my $body (sort keys %paths) {
     ok(index($text, "$body\n") >= 0, "route by path: $body -> $paths{$body}");
 }
 
+# -- rotation: USR1 reopens a fixed path; a path with variables notices -----
+
+rename("$dir/all.jsonl", "$dir/all.jsonl.1") or die "rename: $!";
+$t->signal('USR1');
+
+ok($t->wait_for(sub { -e "$dir/all.jsonl" }, 5), 'USR1: the file reopened');
+post('/orders', '{"after":"usr1"}');
+my @new = records('all.jsonl');
+is(scalar @new, 1, 'USR1: the next message goes to the new file');
+
+rename("$dir/region-north.jsonl", "$dir/region-north.jsonl.1")
+    or die "rename: $!";
+
+my $sent = 0;
+ok($t->wait_for(sub { post('/region', 'rot', 'X-Region: north'); $sent++;
+                      -e "$dir/region-north.jsonl" }, 5),
+    'a variable path: reopened after a rotation');
+is(scalar(records('region-north.jsonl.1')) + scalar(records('region-north.jsonl')),
+    2 + $sent, 'a variable path: every message in one of the two files');
+
 # -- other methods ------------------------------------------------------------
 
 my ($rc, $out) = $t->run_cmd(['curl', '-sS', '-o', '/dev/null', '-w',
@@ -264,14 +284,14 @@ is($out, 405, 'GET: 405');
 # -- the message log and metrics ---------------------------------------------
 
 my @lines = split /\n/, $t->read_file("$dir/logs/messages.log");
-is(scalar @lines, 7, 'message log: a line per message');
+is(scalar @lines, 8, 'message log: a line per message');
 like($lines[0], qr/ orders [0-9a-f]{32} delivered all 1 \d+\.\d{3} ""$/,
     'message log: the default format');
 like($lines[3], qr/ dropped /, 'message log: dropped');
 
 ($rc, $out) = $t->run_cmd(['curl', '-sS',
     "http://127.0.0.1:$port/metrics"]);
-like($out, qr/^hermod_pipeline_received_total\{pipeline="orders"\} 7$/m,
+like($out, qr/^hermod_pipeline_received_total\{pipeline="orders"\} 8$/m,
     'metrics: received');
 like($out, qr/^hermod_pipeline_dropped_total\{pipeline="orders"\} 1$/m,
     'metrics: dropped');
@@ -281,7 +301,7 @@ like($out, qr/^hermod_pipeline_retried_total\{pipeline="flaky"\} 2$/m,
     'metrics: retried');
 like($out, qr/^hermod_outbound_failed_total\{outbound="broken",type="file"\} 4$/m,
     'metrics: outbound failures');
-like($out, qr/^hermod_pipeline_latency_seconds_count\{pipeline="orders"\} 7$/m,
+like($out, qr/^hermod_pipeline_latency_seconds_count\{pipeline="orders"\} 8$/m,
     'metrics: a latency histogram');
 like($out, qr/^hermod_pipeline_in_flight\{pipeline="orders"\} 0$/m,
     'metrics: nothing in flight');
