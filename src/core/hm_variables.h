@@ -22,6 +22,14 @@
 #define HM_VAR_STREAM         0x0004      /* stream session */
 #define HM_VAR_MESSAGE        0x0008      /* pipeline message */
 
+/* the contexts of inbound modules: one bit each, never reused */
+#define HM_VAR_KAFKA          0x00010000  /* a consumed Kafka record */
+#define HM_VAR_AMQP           0x00020000  /* an AMQP delivery */
+#define HM_VAR_MQTT           0x00040000
+#define HM_VAR_NATS           0x00080000
+#define HM_VAR_MAIL           0x00100000
+#define HM_VAR_FILES          0x00200000  /* FTP/SFTP */
+
 /* flags */
 #define HM_VAR_PREFIX         0x0100      /* "http_" matches "$http_host" */
 #define HM_VAR_NOCACHEABLE    0x0200

@@ -22,6 +22,10 @@ static char *hm_pipeline_init_conf(hm_cycle_t *cycle, void *conf);
 static char *hm_pipeline_block(hm_conf_t *cf, hm_command_t *cmd, void *conf);
 static char *hm_pipeline_outbound_block(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
+static char *hm_pipeline_inbound_block(hm_conf_t *cf, hm_command_t *cmd,
+    void *conf);
+static hm_module_t *hm_pipeline_type_module(hm_conf_t *cf, hm_str_t *name,
+    hm_uint_t inbound);
 static hm_pipeline_t *hm_pipeline_lookup(hm_conf_t *cf, hm_str_t *name);
 static hm_pipeline_outbound_t *hm_pipeline_outbound_lookup(hm_conf_t *cf,
     hm_str_t *name);
@@ -70,6 +74,14 @@ static hm_command_t  hm_pipeline_commands[] = {
       0,
       NULL,
       "Declare a named outbound endpoint of a type (http, file, ...)." },
+
+    { hm_string("inbound"),
+      HM_MAIN_CONF|HM_DIRECT_CONF|HM_CONF_BLOCK|HM_CONF_TAKE2,
+      hm_pipeline_inbound_block,
+      0,
+      0,
+      NULL,
+      "Declare a named inbound endpoint of a type (kafka, ...)." },
 
       hm_null_command
 };
@@ -144,7 +156,8 @@ static hm_command_t  hm_pipeline_core_commands[] = {
 
 static hm_pipeline_module_t  hm_pipeline_core_module_ctx = {
     NULL,
-    { NULL, NULL, NULL, NULL }
+    NULL,
+    { NULL, NULL, NULL }
 };
 
 
@@ -192,6 +205,9 @@ hm_pipeline_create_conf(hm_cycle_t *cycle)
         != HM_OK
         || hm_array_init(&pmcf->outbounds, cycle->pool, 4,
                          sizeof(hm_pipeline_outbound_t *))
+           != HM_OK
+        || hm_array_init(&pmcf->inbounds, cycle->pool, 4,
+                         sizeof(hm_pipeline_inbound_t *))
            != HM_OK)
     {
         return NULL;
@@ -329,8 +345,6 @@ hm_pipeline_outbound_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 {
     char                          *rv;
     hm_str_t                      *value;
-    hm_uint_t                      i;
-    hm_module_t                  **modules;
     hm_pipeline_module_t          *pm;
     hm_pipeline_outbound_t        *ob;
     hm_pipeline_outbound_type_t   *type;
@@ -349,33 +363,13 @@ hm_pipeline_outbound_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
     ob->declared = 1;
     hm_conf_location(cf, &ob->where);
 
-    type = NULL;
-    modules = cf->cycle->modules;
-
-    for (i = 0; modules[i]; i++) {
-        if (modules[i]->type != HM_PIPELINE_MODULE) {
-            continue;
-        }
-
-        pm = modules[i]->ctx;
-
-        if (pm->outbound
-            && pm->outbound->name.len == value[2].len
-            && hm_strncmp(pm->outbound->name.data, value[2].data,
-                          value[2].len) == 0)
-        {
-            type = pm->outbound;
-            ob->module = modules[i];
-            break;
-        }
-    }
-
-    if (type == NULL) {
-        hm_conf_log_error(HM_LOG_EMERG, cf, 0,
-                          "unknown outbound type \"%V\" (is its module "
-                          "loaded?)", &value[2]);
+    ob->module = hm_pipeline_type_module(cf, &value[2], 0);
+    if (ob->module == NULL) {
         return HM_CONF_ERROR;
     }
+
+    pm = ob->module->ctx;
+    type = pm->outbound;
 
     ob->type = type;
 
@@ -393,6 +387,118 @@ hm_pipeline_outbound_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
     if (type->init_conf) {
         return type->init_conf(cf, ob);
     }
+
+    return HM_CONF_OK;
+}
+
+
+/* the module providing an outbound (or inbound) type of this name */
+
+static hm_module_t *
+hm_pipeline_type_module(hm_conf_t *cf, hm_str_t *name, hm_uint_t inbound)
+{
+    hm_str_t               *tn;
+    hm_uint_t               i;
+    hm_module_t           **modules;
+    hm_pipeline_module_t   *pm;
+
+    modules = cf->cycle->modules;
+
+    for (i = 0; modules[i]; i++) {
+        if (modules[i]->type != HM_PIPELINE_MODULE) {
+            continue;
+        }
+
+        pm = modules[i]->ctx;
+
+        if (inbound) {
+            tn = pm->inbound ? &pm->inbound->name : NULL;
+
+        } else {
+            tn = pm->outbound ? &pm->outbound->name : NULL;
+        }
+
+        if (tn && tn->len == name->len
+            && hm_strncmp(tn->data, name->data, name->len) == 0)
+        {
+            return modules[i];
+        }
+    }
+
+    hm_conf_log_error(HM_LOG_EMERG, cf, 0,
+                      "unknown %s type \"%V\" (is its module loaded?)",
+                      inbound ? "inbound" : "outbound", name);
+
+    return NULL;
+}
+
+
+static char *
+hm_pipeline_inbound_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
+{
+    hm_pipeline_main_conf_t *pmcf = conf;
+
+    char                         *rv;
+    hm_str_t                     *value;
+    hm_uint_t                     i;
+    hm_pipeline_module_t         *pm;
+    hm_pipeline_inbound_t        *ib, **ibp;
+    hm_pipeline_inbound_type_t   *type;
+
+    value = cf->args->elts;
+
+    ibp = pmcf->inbounds.elts;
+
+    for (i = 0; i < pmcf->inbounds.nelts; i++) {
+        if (ibp[i]->name.len == value[1].len
+            && hm_strncmp(ibp[i]->name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            return "is duplicate";
+        }
+    }
+
+    ib = hm_pcalloc(cf->pool, sizeof(hm_pipeline_inbound_t));
+    if (ib == NULL) {
+        return HM_CONF_ERROR;
+    }
+
+    ib->name = value[1];
+    hm_conf_location(cf, &ib->where);
+
+    ib->module = hm_pipeline_type_module(cf, &value[2], 1);
+    if (ib->module == NULL) {
+        return HM_CONF_ERROR;
+    }
+
+    pm = ib->module->ctx;
+    type = pm->inbound;
+    ib->type = type;
+
+    ib->conf = type->create_conf ? type->create_conf(cf) : NULL;
+    if (type->create_conf && ib->conf == NULL) {
+        return HM_CONF_ERROR;
+    }
+
+    rv = hm_conf_parse_module_block(cf, ib->module, ib->conf,
+                                    HM_PIPELINE_IN_CONF);
+    if (rv != HM_CONF_OK) {
+        return rv;
+    }
+
+    if (type->init_conf) {
+        rv = type->init_conf(cf, ib);
+        if (rv != HM_CONF_OK) {
+            return rv;
+        }
+    }
+
+    ibp = hm_array_push(&pmcf->inbounds);
+    if (ibp == NULL) {
+        return HM_CONF_ERROR;
+    }
+
+    *ibp = ib;
 
     return HM_CONF_OK;
 }
@@ -770,6 +876,7 @@ hm_pipeline_init_process(hm_cycle_t *cycle)
     hm_uint_t                  i;
     hm_pipeline_t            **pp;
     hm_pipeline_main_conf_t   *pmcf;
+    hm_pipeline_inbound_t    **ibp;
     hm_pipeline_outbound_t   **obp, *ob;
 
     hm_pipeline_cycle = cycle;
@@ -805,6 +912,18 @@ hm_pipeline_init_process(hm_cycle_t *cycle)
         }
     }
 
+    /* inbounds last: their outbounds are ready to take messages */
+
+    ibp = pmcf->inbounds.elts;
+
+    for (i = 0; i < pmcf->inbounds.nelts; i++) {
+        if (ibp[i]->type->init_process
+            && ibp[i]->type->init_process(cycle, ibp[i]) != HM_OK)
+        {
+            return HM_ERROR;
+        }
+    }
+
     return HM_OK;
 }
 
@@ -814,11 +933,20 @@ hm_pipeline_exit_process(hm_cycle_t *cycle)
 {
     hm_uint_t                  i;
     hm_pipeline_main_conf_t   *pmcf;
+    hm_pipeline_inbound_t    **ibp;
     hm_pipeline_outbound_t   **obp;
 
     pmcf = hm_pipeline_conf_get_main_conf(cycle);
     if (pmcf == NULL) {
         return;
+    }
+
+    ibp = pmcf->inbounds.elts;
+
+    for (i = 0; i < pmcf->inbounds.nelts; i++) {
+        if (ibp[i]->type->exit_process) {
+            ibp[i]->type->exit_process(cycle, ibp[i]);
+        }
     }
 
     obp = pmcf->outbounds.elts;

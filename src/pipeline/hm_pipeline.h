@@ -33,6 +33,7 @@
 #define HM_PIPELINE_CONF          0x02000000   /* pipeline NAME { } */
 #define HM_PIPELINE_OUT_CONF      0x04000000   /* outbound NAME TYPE { } */
 #define HM_PIPELINE_BLOCK_CONF    0x08000000   /* a filter's own block */
+#define HM_PIPELINE_IN_CONF       0x10000000   /* inbound NAME TYPE { } */
 
 
 /* outcomes, as the inbound's ack handler sees them */
@@ -65,6 +66,8 @@ typedef struct hm_pipeline_filter_s        hm_pipeline_filter_t;
 typedef struct hm_pipeline_outbound_s      hm_pipeline_outbound_t;
 typedef struct hm_pipeline_outbound_type_s hm_pipeline_outbound_type_t;
 typedef struct hm_pipeline_waiter_s        hm_pipeline_waiter_t;
+typedef struct hm_pipeline_inbound_s       hm_pipeline_inbound_t;
+typedef struct hm_pipeline_inbound_type_s  hm_pipeline_inbound_type_t;
 
 
 /* an ordered header (attribute); names compare case-insensitively */
@@ -266,6 +269,47 @@ struct hm_pipeline_outbound_s {
 };
 
 
+/*
+ * Inbound endpoints that are not part of another framework (an HTTP
+ * location is): "inbound NAME TYPE { ... }", e.g. a Kafka consumer.  As
+ * for outbounds, the block's directives are the providing module's
+ * HM_PIPELINE_IN_CONF commands, given the type's configuration; the
+ * module usually has a "pipeline NAME;" of its own (hm_pipeline_ref()).
+ *
+ * init_process starts consuming in a worker.  On a graceful stop the
+ * worker calls the read handler of every idle connection with c->close
+ * set (hm_close_idle_connections()): an inbound marks the connection it
+ * polls idle, and on c->close stops taking messages, settles what it
+ * holds and closes it; the worker exits once no connection is left.
+ */
+struct hm_pipeline_inbound_type_s {
+    hm_str_t                     name;      /* "kafka", "amqp", ... */
+
+    void                      *(*create_conf)(hm_conf_t *cf);
+    char                      *(*init_conf)(hm_conf_t *cf,
+                                            hm_pipeline_inbound_t *ib);
+
+    hm_int_t                   (*init_process)(hm_cycle_t *cycle,
+                                               hm_pipeline_inbound_t *ib);
+    void                       (*exit_process)(hm_cycle_t *cycle,
+                                               hm_pipeline_inbound_t *ib);
+
+    void                        *spare[4];
+};
+
+
+struct hm_pipeline_inbound_s {
+    hm_str_t                     name;
+    hm_pipeline_inbound_type_t  *type;
+    hm_module_t                 *module;
+    void                        *conf;      /* the type's */
+    void                        *data;      /* per process, the type's */
+    hm_conf_location_t           where;
+
+    void                        *spare[4];
+};
+
+
 /* an inbound waiting for room in a full pipeline */
 typedef void (*hm_pipeline_waiter_pt)(hm_pipeline_waiter_t *w);
 
@@ -325,7 +369,8 @@ struct hm_pipeline_s {
 /* the context of a HM_PIPELINE_MODULE */
 typedef struct {
     hm_pipeline_outbound_type_t *outbound;  /* NULL: none */
-    void                        *spare[4];
+    hm_pipeline_inbound_type_t  *inbound;   /* NULL: none */
+    void                        *spare[3];
 } hm_pipeline_module_t;
 
 
@@ -333,6 +378,7 @@ typedef struct {
 typedef struct {
     hm_array_t                   pipelines;  /* of hm_pipeline_t * */
     hm_array_t                   outbounds;  /* of hm_pipeline_outbound_t * */
+    hm_array_t                   inbounds;   /* of hm_pipeline_inbound_t * */
 } hm_pipeline_main_conf_t;
 
 

@@ -123,7 +123,8 @@ static hm_pipeline_outbound_type_t  hm_file_out_type = {
 
 static hm_pipeline_module_t  hm_pipeline_file_module_ctx = {
     &hm_file_out_type,
-    { NULL, NULL, NULL, NULL }
+    NULL,
+    { NULL, NULL, NULL }
 };
 
 

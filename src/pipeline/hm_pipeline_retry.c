@@ -71,7 +71,8 @@ static hm_command_t  hm_pipeline_retry_commands[] = {
 
 static hm_pipeline_module_t  hm_pipeline_retry_module_ctx = {
     NULL,
-    { NULL, NULL, NULL, NULL }
+    NULL,
+    { NULL, NULL, NULL }
 };
 
 

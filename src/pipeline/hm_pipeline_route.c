@@ -108,7 +108,8 @@ static hm_command_t  hm_pipeline_route_commands[] = {
 
 static hm_pipeline_module_t  hm_pipeline_route_module_ctx = {
     NULL,
-    { NULL, NULL, NULL, NULL }
+    NULL,
+    { NULL, NULL, NULL }
 };
 
 

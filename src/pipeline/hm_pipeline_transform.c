@@ -277,7 +277,8 @@ static hm_command_t  hm_pipeline_transform_commands[] = {
 
 static hm_pipeline_module_t  hm_pipeline_transform_module_ctx = {
     NULL,                                  /* outbound type */
-    { NULL, NULL, NULL, NULL }
+    NULL,                                  /* inbound type */
+    { NULL, NULL, NULL }
 };
 
 

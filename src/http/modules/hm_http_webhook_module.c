@@ -367,7 +367,8 @@ static hm_pipeline_outbound_type_t  hm_http_webhook_type = {
 
 static hm_pipeline_module_t  hm_http_webhook_module_ctx = {
     &hm_http_webhook_type,                 /* outbound */
-    { NULL, NULL, NULL, NULL }
+    NULL,                                  /* inbound */
+    { NULL, NULL, NULL }
 };
 
 
