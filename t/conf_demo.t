@@ -39,7 +39,7 @@ $conf =~ s{modules/hm_example_module\.so}{$so}g;
 $conf =~ s/^worker_processes\s+auto;/worker_processes 2;/m;
 
 my $nports = () = $conf =~ /%%PORT_\d+%%/g;
-is($nports, 2, 'the shipped ports were found');
+is($nports, 3, 'the shipped ports were found (and the one in a comment)');
 
 $t->write_file_expand('hermod.conf', $conf);
 
