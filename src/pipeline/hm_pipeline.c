@@ -1009,9 +1009,10 @@ hm_pipeline_wake_handler(hm_event_t *ev)
 {
     hm_pipeline_t  *p = ev->data;
 
-    hm_uint_t              in_flight;
     hm_queue_t            *q;
     hm_pipeline_waiter_t  *w;
+
+    /* a waiter that went away without taking a message lets the next in */
 
     while (!hm_queue_empty(&p->waiters)
            && hm_pipeline_room(p, 0) == HM_OK)
@@ -1022,14 +1023,7 @@ hm_pipeline_wake_handler(hm_event_t *ev)
         hm_queue_remove(q);
         w->waiting = 0;
 
-        in_flight = p->in_flight;
-
         w->handler(w);
-
-        if (p->in_flight == in_flight) {
-            /* the waiter went away without taking a message: next */
-            continue;
-        }
     }
 }
 
