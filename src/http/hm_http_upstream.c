@@ -2774,11 +2774,65 @@ hm_http_upstream_balancer(hm_conf_t *cf, hm_command_t *cmd, void *conf)
  * that names it still takes it over.
  */
 
+/*
+ * A server group for u, not registered anywhere; an implicit one (from a
+ * URL, as proxy_pass makes them) has one server with every address of
+ * the host.
+ */
+
+hm_http_upstream_srv_conf_t *
+hm_http_upstream_create_srv_conf(hm_conf_t *cf, hm_url_t *u,
+    hm_uint_t implicit)
+{
+    hm_http_upstream_server_t    *us;
+    hm_http_upstream_srv_conf_t  *uscf;
+
+    uscf = hm_pcalloc(cf->pool, sizeof(hm_http_upstream_srv_conf_t));
+    if (uscf == NULL) {
+        return NULL;
+    }
+
+    uscf->host = u->host;
+    uscf->label = (implicit && u->url.len) ? u->url : u->host;
+    uscf->port = u->port;
+    uscf->implicit = implicit;
+    uscf->keepalive_timeout = HM_CONF_UNSET_MSEC;
+    uscf->keepalive_requests = HM_CONF_UNSET_UINT;
+
+    hm_conf_location(cf, &uscf->where);
+
+    if (!implicit || u->naddrs == 0) {
+        return uscf;
+    }
+
+    uscf->servers = hm_array_create(cf->pool, 1,
+                                    sizeof(hm_http_upstream_server_t));
+    if (uscf->servers == NULL) {
+        return NULL;
+    }
+
+    us = hm_array_push(uscf->servers);
+    if (us == NULL) {
+        return NULL;
+    }
+
+    hm_memzero(us, sizeof(hm_http_upstream_server_t));
+
+    us->name = u->url;
+    us->addrs = u->addrs;
+    us->naddrs = u->naddrs;
+    us->weight = 1;
+    us->max_fails = 1;
+    us->fail_timeout = 10;
+
+    return uscf;
+}
+
+
 hm_http_upstream_srv_conf_t *
 hm_http_upstream_add(hm_conf_t *cf, hm_url_t *u, hm_uint_t implicit)
 {
     hm_uint_t                       i;
-    hm_http_upstream_server_t      *us;
     hm_http_upstream_srv_conf_t    *uscf, **uscfp;
     hm_http_upstream_main_conf_t   *umcf;
 
@@ -2817,41 +2871,9 @@ hm_http_upstream_add(hm_conf_t *cf, hm_url_t *u, hm_uint_t implicit)
         return uscfp[i];
     }
 
-    uscf = hm_pcalloc(cf->pool, sizeof(hm_http_upstream_srv_conf_t));
+    uscf = hm_http_upstream_create_srv_conf(cf, u, implicit);
     if (uscf == NULL) {
         return NULL;
-    }
-
-    uscf->host = u->host;
-    uscf->label = (implicit && u->url.len) ? u->url : u->host;
-    uscf->port = u->port;
-    uscf->implicit = implicit;
-    uscf->keepalive_timeout = HM_CONF_UNSET_MSEC;
-    uscf->keepalive_requests = HM_CONF_UNSET_UINT;
-
-    hm_conf_location(cf, &uscf->where);
-
-    if (implicit && u->naddrs) {
-
-        uscf->servers = hm_array_create(cf->pool, 1,
-                                        sizeof(hm_http_upstream_server_t));
-        if (uscf->servers == NULL) {
-            return NULL;
-        }
-
-        us = hm_array_push(uscf->servers);
-        if (us == NULL) {
-            return NULL;
-        }
-
-        hm_memzero(us, sizeof(hm_http_upstream_server_t));
-
-        us->name = u->url;
-        us->addrs = u->addrs;
-        us->naddrs = u->naddrs;
-        us->weight = 1;
-        us->max_fails = 1;
-        us->fail_timeout = 10;
     }
 
     uscfp = hm_array_push(&umcf->upstreams);

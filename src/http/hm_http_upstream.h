@@ -327,6 +327,8 @@ hm_int_t hm_http_upstream_chunk_wrap(hm_http_request_t *r, hm_chain_t **cl,
     hm_uint_t last);
 hm_http_upstream_srv_conf_t *hm_http_upstream_add(hm_conf_t *cf,
     hm_url_t *u, hm_uint_t implicit);
+hm_http_upstream_srv_conf_t *hm_http_upstream_create_srv_conf(hm_conf_t *cf,
+    hm_url_t *u, hm_uint_t implicit);
 hm_int_t hm_http_upstream_create(hm_http_request_t *r);
 
 /* the round robin family, in hm_http_upstream_round_robin.c */

@@ -737,43 +737,16 @@ hm_http_webhook_find_upstream(hm_conf_t *cf, hm_str_t *host)
 static hm_http_upstream_srv_conf_t *
 hm_http_webhook_private_upstream(hm_conf_t *cf, hm_url_t *u)
 {
-    hm_http_upstream_server_t    *us;
     hm_http_upstream_srv_conf_t  *uscf;
 
-    uscf = hm_pcalloc(cf->pool, sizeof(hm_http_upstream_srv_conf_t));
+    uscf = hm_http_upstream_create_srv_conf(cf, u, 1);
     if (uscf == NULL) {
         return NULL;
     }
 
-    uscf->servers = hm_array_create(cf->pool, 1,
-                                    sizeof(hm_http_upstream_server_t));
-    if (uscf->servers == NULL) {
-        return NULL;
-    }
-
-    us = hm_array_push(uscf->servers);
-    if (us == NULL) {
-        return NULL;
-    }
-
-    hm_memzero(us, sizeof(hm_http_upstream_server_t));
-
-    us->name = u->url;
-    us->addrs = u->addrs;
-    us->naddrs = u->naddrs;
-    us->weight = 1;
-    us->max_fails = 1;
-    us->fail_timeout = 10;
-
-    uscf->host = u->host;
-    uscf->label = u->url;
-    uscf->port = u->port;
-    uscf->implicit = 1;
     uscf->balancer = HM_HTTP_UPSTREAM_RR;
     uscf->keepalive_timeout = 60000;
     uscf->keepalive_requests = 1000;
-
-    hm_conf_location(cf, &uscf->where);
 
     if (hm_http_upstream_init_peers(cf, uscf) != HM_OK) {
         return NULL;
