@@ -340,6 +340,16 @@ my %bad = (
         "outbound o file { url http://x/; }\n",
 );
 
+# an outbound block before any pipeline block (module indexes set early)
+
+my $early = $t->write_file_expand('early.conf', "events { }\n"
+    . "outbound o file { path %%TESTDIR%%/early.jsonl; format raw; "
+    . "open_files 2; }\n"
+    . "pipeline p { output o; }\n");
+
+($rc, $out) = $t->hermod_cmd('-t', '-c', $early);
+is($rc, 0, 'an outbound before the first pipeline: -t') or diag($out);
+
 for my $err (sort keys %bad) {
     my $path = $t->write_file_expand('bad.conf',
         "events { }\n" . $bad{$err});

@@ -378,6 +378,10 @@ hm_pipeline_outbound_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
         return HM_CONF_ERROR;
     }
 
+    /* the block's configuration is found by the module's ctx_index */
+
+    (void) hm_count_modules(cf->cycle, HM_PIPELINE_MODULE);
+
     rv = hm_conf_parse_module_block(cf, ob->module, ob->conf,
                                     HM_PIPELINE_OUT_CONF);
     if (rv != HM_CONF_OK) {
@@ -479,6 +483,8 @@ hm_pipeline_inbound_block(hm_conf_t *cf, hm_command_t *cmd, void *conf)
     if (type->create_conf && ib->conf == NULL) {
         return HM_CONF_ERROR;
     }
+
+    (void) hm_count_modules(cf->cycle, HM_PIPELINE_MODULE);
 
     rv = hm_conf_parse_module_block(cf, ib->module, ib->conf,
                                     HM_PIPELINE_IN_CONF);
