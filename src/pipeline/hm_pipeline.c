@@ -1211,6 +1211,7 @@ hm_pipeline_deliver(hm_msg_t *m, hm_pipeline_outbound_t *ob)
         m->timer.handler = hm_pipeline_try_timeout;
         m->timer.data = m;
         m->timer.log = m->log;
+        m->timer.cancelable = 1;
         hm_event_add_timer(&m->timer, m->try_timeout);
     }
 

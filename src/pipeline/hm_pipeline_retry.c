@@ -9,8 +9,9 @@
  * On its way forward it sets the per-try timeout; when a delivery after
  * it fails with a class in retry_on and attempts are left, it waits a
  * capped exponential backoff (with full jitter: a uniform delay between 0
- * and the backoff) on a timer and runs the rest of the chain again.  The
- * timer is not cancelable: a graceful stop waits for retries in progress.
+ * and the backoff) on a timer and runs the rest of the chain again.  A
+ * graceful stop waits for retries in progress as long as the inbound that
+ * holds the message keeps the worker (up to worker_shutdown_timeout).
  */
 
 #include <hm_config.h>
@@ -307,6 +308,14 @@ hm_pipeline_retry_outcome(hm_msg_t *m, void *conf, hm_int_t rc)
     m->timer.handler = hm_pipeline_retry_timer;
     m->timer.data = m;
     m->timer.log = m->log;
+
+    /*
+     * The inbound that holds the message (a client connection, a consumer)
+     * keeps a stopping worker alive; the timer alone does not, so that
+     * worker_shutdown_timeout bounds a stop even with long backoffs.
+     */
+
+    m->timer.cancelable = 1;
 
     hm_event_add_timer(&m->timer, delay ? delay : 1);
 
