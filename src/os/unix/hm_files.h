@@ -47,6 +47,7 @@ typedef struct {
 #define hm_open_file_n           "open()"
 
 #define hm_close_file            close
+#define hm_read_fd               read
 #define hm_close_file_n          "close()"
 
 #define hm_delete_file(name)     unlink((const char *) name)

@@ -29,6 +29,10 @@ hm_chain_t *hm_writev_chain(hm_connection_t *c, hm_chain_t *in,
 /* n random bytes from the kernel, without a file descriptor */
 hm_int_t hm_os_random(u_char *buf, size_t n);
 
+/* fd[0] to read, fd[1] to write; both non-blocking, close-on-exec */
+hm_int_t hm_os_pipe(hm_fd_t fd[2]);
+#define hm_os_pipe_n  "pipe2()"
+
 hm_int_t hm_init_setproctitle(hm_log_t *log);
 void hm_setproctitle(char *title);
 

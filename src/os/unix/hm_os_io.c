@@ -421,3 +421,21 @@ hm_os_random(u_char *buf, size_t n)
 
     return HM_OK;
 }
+
+
+/* a pipe for waking the loop: both ends non-blocking, close-on-exec */
+
+hm_int_t
+hm_os_pipe(hm_fd_t fd[2])
+{
+    int  p[2];
+
+    if (pipe2(p, O_NONBLOCK|O_CLOEXEC) == -1) {
+        return HM_ERROR;
+    }
+
+    fd[0] = p[0];
+    fd[1] = p[1];
+
+    return HM_OK;
+}
