@@ -52,6 +52,10 @@ struct hm_kafka_pend_s {
 };
 
 
+/* how long a full pipeline may stay full before partitions are paused */
+#define HM_KAFKA_PAUSE_AFTER  1000
+
+
 struct hm_kafka_consumer_s {
     hm_log_t                    *log;      /* first: see hm_kafka_log() */
     rd_kafka_t                  *rk;
@@ -67,6 +71,9 @@ struct hm_kafka_consumer_s {
     hm_kafka_pend_t            **last;
     hm_pipeline_waiter_t         waiter;
     hm_event_t                   commit_ev;
+    hm_event_t                   repoll_ev;  /* after a resume */
+    hm_uint_t                    repolls;
+    hm_event_t                   pause_ev;   /* full for a while: pause */
 
     unsigned                     paused:1;
     unsigned                     closing:1;
@@ -87,6 +94,8 @@ static void hm_kafka_consumer_ack(hm_msg_t *m);
 static void hm_kafka_consumer_full(hm_kafka_consumer_t *kc,
     rd_kafka_message_t *rkm);
 static void hm_kafka_consumer_wake(hm_pipeline_waiter_t *w);
+static void hm_kafka_consumer_repoll(hm_event_t *ev);
+static void hm_kafka_consumer_pause_timer(hm_event_t *ev);
 static void hm_kafka_consumer_pause(hm_kafka_consumer_t *kc, int pause);
 static void hm_kafka_consumer_stop(hm_kafka_consumer_t *kc, hm_uint_t now);
 static void hm_kafka_consumer_finish(hm_kafka_consumer_t *kc);
@@ -384,6 +393,16 @@ hm_kafka_consumer_init_process(hm_cycle_t *cycle, hm_pipeline_inbound_t *ib)
     kc->commit_ev.log = kc->log;
     kc->commit_ev.cancelable = 1;
 
+    kc->repoll_ev.handler = hm_kafka_consumer_repoll;
+    kc->repoll_ev.data = kc;
+    kc->repoll_ev.log = kc->log;
+    kc->repoll_ev.cancelable = 1;
+
+    kc->pause_ev.handler = hm_kafka_consumer_pause_timer;
+    kc->pause_ev.data = kc;
+    kc->pause_ev.log = kc->log;
+    kc->pause_ev.cancelable = 1;
+
     hm_event_add_timer(&kc->commit_ev, ccf->commit_interval);
 
     return HM_OK;
@@ -494,7 +513,7 @@ hm_kafka_consumer_read(hm_kafka_consumer_t *kc)
 
         if (hm_kafka_consumer_take(kc, p->rkm) != HM_OK) {
             hm_kafka_consumer_full(kc, NULL);
-            break;
+            return;
         }
 
         kc->pending = p->next;
@@ -507,6 +526,15 @@ hm_kafka_consumer_read(hm_kafka_consumer_t *kc)
     }
 
     for (n = 0; n < kc->conf->batch; n++) {
+
+        /*
+         * Full and not paused yet: the records stay in librdkafka's queue
+         * (bounded by its queued.max.messages.kbytes) until there is room.
+         */
+
+        if (kc->waiter.waiting && !kc->paused) {
+            return;
+        }
 
         rkm = rd_kafka_consumer_poll(kc->rk, 0);
 
@@ -567,12 +595,36 @@ hm_kafka_consumer_full(hm_kafka_consumer_t *kc, rd_kafka_message_t *rkm)
         kc->last = &p->next;
     }
 
-    if (!kc->paused) {
-        kc->paused = 1;
-        hm_kafka_consumer_pause(kc, 1);
+    /*
+     * A pipeline that is full for a moment (its outbound settles in
+     * batches) only stops the polling; one that stays full for
+     * HM_KAFKA_PAUSE_AFTER has its partitions paused, so that the group
+     * keeps the member while nothing is fetched.
+     */
+
+    if (!kc->paused && !kc->pause_ev.timer_set) {
+        hm_event_add_timer(&kc->pause_ev, HM_KAFKA_PAUSE_AFTER);
     }
 
     hm_pipeline_wait(kc->conf->pipeline, &kc->waiter);
+}
+
+
+static void
+hm_kafka_consumer_pause_timer(hm_event_t *ev)
+{
+    hm_kafka_consumer_t  *kc = ev->data;
+
+    if (kc->closing || kc->paused || !kc->waiter.waiting) {
+        return;
+    }
+
+    kc->paused = 1;
+    hm_kafka_consumer_pause(kc, 1);
+
+    /* what was fetched already is kept, in order, for after the resume */
+
+    hm_kafka_consumer_read(kc);
 }
 
 
@@ -585,10 +637,50 @@ hm_kafka_consumer_wake(hm_pipeline_waiter_t *w)
         return;
     }
 
-    kc->paused = 0;
-    hm_kafka_consumer_pause(kc, 0);
+    if (kc->pause_ev.timer_set) {
+        hm_event_del_timer(&kc->pause_ev);
+    }
+
+    if (kc->paused) {
+        kc->paused = 0;
+        hm_kafka_consumer_pause(kc, 0);
+    }
 
     hm_kafka_consumer_read(kc);
+
+    /*
+     * Records fetched after a resume do not always wake the queue's pipe
+     * (librdkafka signals a queue only when it turns non-empty, and a
+     * paused partition's queue may have been purged without our poll):
+     * poll on a short timer for a while after each resume.
+     */
+
+    if (!kc->paused && !kc->closing) {
+        kc->repolls = 100;
+
+        if (!kc->repoll_ev.timer_set) {
+            hm_event_add_timer(&kc->repoll_ev, 5);
+        }
+    }
+}
+
+
+static void
+hm_kafka_consumer_repoll(hm_event_t *ev)
+{
+    hm_kafka_consumer_t  *kc = ev->data;
+
+    if (kc->closing || kc->paused || kc->repolls == 0) {
+        return;
+    }
+
+    kc->repolls--;
+
+    hm_kafka_consumer_read(kc);
+
+    if (!kc->paused && !kc->closing && kc->repolls) {
+        hm_event_add_timer(&kc->repoll_ev, 5);
+    }
 }
 
 
@@ -840,6 +932,14 @@ hm_kafka_consumer_finish(hm_kafka_consumer_t *kc)
     kc->closing = 1;
 
     hm_pipeline_wait_cancel(&kc->waiter);
+
+    if (kc->repoll_ev.timer_set) {
+        hm_event_del_timer(&kc->repoll_ev);
+    }
+
+    if (kc->pause_ev.timer_set) {
+        hm_event_del_timer(&kc->pause_ev);
+    }
 
     if (kc->commit_ev.timer_set) {
         hm_event_del_timer(&kc->commit_ev);
