@@ -1618,6 +1618,7 @@ hm_pipeline_children_outcome(hm_msg_t *m)
 static void
 hm_pipeline_log(hm_msg_t *m)
 {
+    u_char         *buf;
     hm_str_t        line;
     hm_pipeline_t  *p = m->pipeline;
 
@@ -1625,6 +1626,14 @@ hm_pipeline_log(hm_msg_t *m)
         return;
     }
 
-    (void) hm_write_fd(p->log_file->fd, line.data, line.len);
-    (void) hm_write_fd(p->log_file->fd, "\n", 1);
+    /* one write() per line: lines of several workers never mix */
+
+    buf = hm_pnalloc(m->pool, line.len + 1);
+    if (buf == NULL) {
+        return;
+    }
+
+    *hm_cpymem(buf, line.data, line.len) = LF;
+
+    (void) hm_write_fd(p->log_file->fd, buf, line.len + 1);
 }

@@ -513,6 +513,10 @@ hm_int_t hm_json_raw_get(hm_str_t *text, hm_json_path_t *path,
 hm_int_t hm_json_raw_set(hm_pool_t *pool, hm_str_t *text,
     hm_json_path_t *path, hm_str_t *v, hm_str_t *out);
 
+/* v as compact JSON text from pool; expect: the likely length */
+hm_int_t hm_json_dump(hm_pool_t *pool, json_t *v, size_t expect,
+    hm_str_t *out);
+
 /* a scalar as text ("42", "true", the string itself); objects dumped */
 hm_int_t hm_json_to_str(hm_pool_t *pool, json_t *v, hm_str_t *out);
 

@@ -254,9 +254,6 @@ hm_json_path_remove(json_t *root, hm_json_path_t *path)
 hm_int_t
 hm_json_to_str(hm_pool_t *pool, json_t *v, hm_str_t *out)
 {
-    char    *s;
-    size_t   len;
-
     switch (json_typeof(v)) {
 
     case JSON_STRING:
@@ -293,20 +290,42 @@ hm_json_to_str(hm_pool_t *pool, json_t *v, hm_str_t *out)
 
     /* reals, objects and arrays: jansson's own text */
 
-    len = json_dumpb(v, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
-    if (len == 0) {
-        return HM_ERROR;
+    return hm_json_dump(pool, v, 32, out);
+}
+
+
+/*
+ * v as compact JSON text in pool memory: one pass into a buffer of the
+ * expected size, a second only when the text turned out longer.
+ */
+
+hm_int_t
+hm_json_dump(hm_pool_t *pool, json_t *v, size_t expect, hm_str_t *out)
+{
+    size_t   size, n;
+    u_char  *p;
+
+    size = expect ? expect : 64;
+
+    for ( ;; ) {
+        p = hm_pnalloc(pool, size);
+        if (p == NULL) {
+            return HM_ERROR;
+        }
+
+        n = json_dumpb(v, (char *) p, size, JSON_COMPACT|JSON_ENCODE_ANY);
+        if (n == 0) {
+            return HM_ERROR;
+        }
+
+        if (n <= size) {
+            out->data = p;
+            out->len = n;
+            return HM_OK;
+        }
+
+        size = n;
     }
-
-    s = hm_pnalloc(pool, len);
-    if (s == NULL) {
-        return HM_ERROR;
-    }
-
-    out->len = json_dumpb(v, s, len, JSON_COMPACT|JSON_ENCODE_ANY);
-    out->data = (u_char *) s;
-
-    return HM_OK;
 }
 
 

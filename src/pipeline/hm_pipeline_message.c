@@ -599,47 +599,18 @@ hm_msg_json_changed(hm_msg_t *m)
 }
 
 
-static int
-hm_msg_json_dump(const char *buffer, size_t size, void *data)
-{
-    hm_str_t  *s = data;
-
-    /* the first call sizes nothing: jansson writes in pieces; grow */
-
-    hm_memcpy(s->data + s->len, buffer, size);
-    s->len += size;
-
-    return 0;
-}
-
-
 hm_int_t
 hm_msg_body_sync(hm_msg_t *m)
 {
-    size_t    size;
     hm_str_t  out;
 
     if (!m->json_dirty || m->json == NULL) {
         return HM_OK;
     }
 
-    size = json_dumpb(m->json, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
-    if (size == 0) {
-        return HM_ERROR;
-    }
+    /* an edited body is about as long as it was */
 
-    out.data = hm_pnalloc(m->pool, size);
-    if (out.data == NULL) {
-        return HM_ERROR;
-    }
-
-    out.len = 0;
-
-    if (json_dump_callback(m->json, hm_msg_json_dump, &out,
-                           JSON_COMPACT|JSON_ENCODE_ANY)
-        != 0
-        || out.len != size)
-    {
+    if (hm_json_dump(m->pool, m->json, m->body_len + 256, &out) != HM_OK) {
         return HM_ERROR;
     }
 
@@ -656,12 +627,6 @@ hm_msg_variable_str(void *ctx, hm_pool_t *pool, hm_variable_value_t *v,
     uintptr_t data)
 {
     hm_str_t  *s = (hm_str_t *) ((char *) ctx + data);
-
-    if (data == offsetof(hm_msg_t, id) && s->len == 0
-        && hm_msg_make_id(ctx) != HM_OK)
-    {
-        return HM_ERROR;
-    }
 
     v->len = s->len;
     v->data = s->data;

@@ -1103,7 +1103,7 @@ hm_pipeline_transform_json_set_text(hm_msg_t *m,
     hm_pipeline_transform_op_t *op)
 {
     char      *s;
-    size_t     size;
+    hm_int_t   rc;
     ssize_t    n;
     json_t    *v;
     hm_str_t   body, value, text, out;
@@ -1144,18 +1144,13 @@ hm_pipeline_transform_json_set_text(hm_msg_t *m,
             return HM_AGAIN;
         }
 
-        size = json_dumpb(v, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
-        s = (size == 0) ? NULL : hm_pnalloc(m->pool, size);
-
-        if (s == NULL) {
-            json_decref(v);
-            return HM_AGAIN;
-        }
-
-        text.len = json_dumpb(v, s, size, JSON_COMPACT|JSON_ENCODE_ANY);
-        text.data = (u_char *) s;
+        rc = hm_json_dump(m->pool, v, 64, &text);
 
         json_decref(v);
+
+        if (rc != HM_OK) {
+            return HM_AGAIN;
+        }
     }
 
     /* not JSON, or a path that needs the tree: the tree path decides */
