@@ -225,6 +225,7 @@ void hm_amqp_fail(hm_amqp_conn_t *ac, const char *fmt, ...);
 void hm_amqp_close(hm_amqp_conn_t *ac);
 void hm_amqp_conn_free(hm_amqp_conn_t *ac);
 hm_str_t *hm_amqp_error(hm_amqp_conn_t *ac);
+const char *hm_amqp_method_name(amqp_method_number_t id);
 
 #define hm_amqp_bytes(s)  ((amqp_bytes_t) { (s)->len, (s)->data })
 

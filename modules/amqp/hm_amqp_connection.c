@@ -203,6 +203,48 @@ hm_amqp_error(hm_amqp_conn_t *ac)
 }
 
 
+/*
+ * "basic.publish", "queue.declare-ok", as the specification names them,
+ * from rabbitmq-c's "AMQP_BASIC_PUBLISH_METHOD"
+ */
+
+const char *
+hm_amqp_method_name(amqp_method_number_t id)
+{
+    static u_char  buf[64];
+
+    u_char      *d, *last;
+    hm_uint_t    dot;
+    const char  *s;
+
+    s = amqp_method_name(id);
+
+    if (s == NULL || hm_strncmp(s, "AMQP_", 5) != 0) {
+        return s ? s : "an unknown method";
+    }
+
+    s += 5;
+    d = buf;
+    last = buf + sizeof(buf) - 1;
+    dot = 0;
+
+    while (*s && d < last && hm_strcmp(s, "_METHOD") != 0) {
+        if (*s == '_') {
+            *d++ = dot++ ? '-' : '.';
+
+        } else {
+            *d++ = hm_tolower(*s);
+        }
+
+        s++;
+    }
+
+    *d = '\0';
+
+    return (const char *) buf;
+}
+
+
 static hm_int_t
 hm_amqp_get_peer(hm_peer_connection_t *pc, void *data)
 {
@@ -694,7 +736,7 @@ hm_amqp_frame(hm_amqp_conn_t *ac, hm_uint_t type, hm_uint_t channel,
 
         if (rc < 0) {
             hm_amqp_fail(ac, "a %s method that cannot be decoded: %s",
-                         amqp_method_name(id), amqp_error_string2(rc));
+                         hm_amqp_method_name(id), amqp_error_string2(rc));
             return HM_ERROR;
         }
 
@@ -751,7 +793,7 @@ hm_amqp_method(hm_amqp_conn_t *ac, hm_uint_t channel,
     amqp_connection_close_t  *cc;
     amqp_channel_close_t     *chc;
 
-    hm_log_debug(&ac->log, "amqp: %s on channel %ui", amqp_method_name(id),
+    hm_log_debug(&ac->log, "amqp: %s on channel %ui", hm_amqp_method_name(id),
                  channel);
 
     /* what may come at any time */
@@ -862,7 +904,7 @@ hm_amqp_method(hm_amqp_conn_t *ac, hm_uint_t channel,
         if (ac->handlers->method(ac, id, args) != HM_OK) {
             if (ac->state == HM_AMQP_READY && ac->c) {
                 hm_amqp_fail(ac, "protocol error after %s",
-                             amqp_method_name(id));
+                             hm_amqp_method_name(id));
             }
 
             return HM_ERROR;
@@ -872,7 +914,7 @@ hm_amqp_method(hm_amqp_conn_t *ac, hm_uint_t channel,
     }
 
     hm_amqp_fail(ac, "an unexpected %s on channel %ui",
-                 amqp_method_name(id), channel);
+                 hm_amqp_method_name(id), channel);
 
     return HM_ERROR;
 }
@@ -1161,7 +1203,7 @@ hm_amqp_closed_by_broker(hm_amqp_conn_t *ac, hm_uint_t channel,
     mid = ((amqp_method_number_t) class_id << 16) | method_id;
 
     if (class_id && ac->phase != HM_AMQP_PH_STEPS) {
-        p = hm_slprintf(p, last, " (after %s)", amqp_method_name(mid));
+        p = hm_slprintf(p, last, " (after %s)", hm_amqp_method_name(mid));
     }
 
     ac->error_len = p - ac->error;
@@ -1402,7 +1444,7 @@ hm_amqp_frame_method(hm_amqp_conn_t *ac, hm_uint_t channel,
     n = amqp_encode_method(id, args, encoded);
 
     if (n < 0) {
-        hm_amqp_fail(ac, "%s cannot be encoded: %s", amqp_method_name(id),
+        hm_amqp_fail(ac, "%s cannot be encoded: %s", hm_amqp_method_name(id),
                      amqp_error_string2(n));
         return HM_ERROR;
     }

@@ -516,7 +516,7 @@ hm_amqp_consumer_method(hm_amqp_conn_t *ac, amqp_method_number_t id,
         return HM_ERROR;
 
     default:
-        hm_log_debug(&ac->log, "amqp: %s ignored", amqp_method_name(id));
+        hm_log_debug(&ac->log, "amqp: %s ignored", hm_amqp_method_name(id));
         return HM_OK;
     }
 }
@@ -1212,7 +1212,7 @@ hm_amqp_variable_header(void *ctx, hm_pool_t *pool, hm_variable_value_t *v,
 
             for (j = 0; j < suffix->len; j++) {
                 a = hm_tolower(h[i].name.data[j]);
-                b = suffix->data[j];
+                b = hm_tolower(suffix->data[j]);
 
                 if (pass && b == '_') {
                     b = '-';

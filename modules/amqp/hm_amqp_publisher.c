@@ -51,6 +51,8 @@ typedef struct {
     uint16_t                     ret_code;
     u_char                       ret_text[256];
     size_t                       ret_text_len;
+    u_char                       ret_where[520];
+    size_t                       ret_where_len;
 
     hm_amqp_step_t              *steps;
     hm_uint_t                    nsteps;
@@ -607,6 +609,16 @@ hm_amqp_publisher_method(hm_amqp_conn_t *ac, amqp_method_number_t id,
                                    sizeof(pub->ret_text));
         hm_memcpy(pub->ret_text, ret->reply_text.bytes, pub->ret_text_len);
 
+        pub->ret_where_len = hm_slprintf(pub->ret_where,
+                                         pub->ret_where
+                                         + sizeof(pub->ret_where),
+                                         "exchange \"%*s\", routing key "
+                                         "\"%*s\"", ret->exchange.len,
+                                         ret->exchange.bytes,
+                                         ret->routing_key.len,
+                                         ret->routing_key.bytes)
+                             - pub->ret_where;
+
         pub->ret_hash = hm_amqp_hash(0, ret->exchange.bytes,
                                      ret->exchange.len);
         pub->ret_hash = hm_amqp_hash(pub->ret_hash, (u_char *) "", 1);
@@ -617,7 +629,7 @@ hm_amqp_publisher_method(hm_amqp_conn_t *ac, amqp_method_number_t id,
         break;
 
     default:
-        hm_log_debug(&ac->log, "amqp: %s ignored", amqp_method_name(id));
+        hm_log_debug(&ac->log, "amqp: %s ignored", hm_amqp_method_name(id));
         break;
     }
 
@@ -679,8 +691,9 @@ hm_amqp_publisher_body(hm_amqp_conn_t *ac, u_char *data, size_t len)
 
             if (e->m) {
                 hm_msg_set_error(e->m, HM_MSG_ERR_4XX, "amqp: returned by "
-                                 "the broker: %d %*s", pub->ret_code,
-                                 pub->ret_text_len, pub->ret_text);
+                                 "the broker: %d %*s (%*s)", pub->ret_code,
+                                 pub->ret_text_len, pub->ret_text,
+                                 pub->ret_where_len, pub->ret_where);
             }
 
             return HM_OK;
