@@ -1547,6 +1547,18 @@ hm_http_webhook_handler(hm_event_t *ev)
     c = ev->data;
     wr = c->data;
 
+    if (c->close && c->error) {
+        /* worker_shutdown_timeout: no answer will be waited for */
+        hm_log_error(HM_LOG_INFO, &wr->log, 0,
+                     "webhook request abandoned: the worker stops");
+
+        wr->peer.tries = 0;
+        wr->peer.cached = 0;
+
+        hm_http_webhook_fail(wr, HM_HTTP_WEBHOOK_FT_ERROR);
+        return;
+    }
+
     if (ev->timedout) {
         hm_http_webhook_fail(wr, wr->connected
                                  ? HM_HTTP_WEBHOOK_FT_TIMEOUT
