@@ -206,6 +206,7 @@ struct hm_amqp_conn_s {
     size_t                       error_len;
 
     unsigned                     stop:1;     /* no reconnection */
+    unsigned                     forced:1;   /* closed by the shutdown */
     unsigned                     blocked:1;
     unsigned                     in_content:1;
     unsigned                     logged_down:1;

@@ -133,6 +133,12 @@ hm_amqp_conn_init(hm_amqp_conn_t *ac, hm_cycle_t *cycle,
     ac->data = data;
     ac->state = HM_AMQP_DOWN;
     ac->backoff = conf->reconnect_min;
+    ac->stop = 0;
+    ac->forced = 0;
+    ac->blocked = 0;
+    ac->in_len = 0;
+    ac->out_pos = 0;
+    ac->out_last = 0;
 
     ac->in = hm_alloc(HM_AMQP_IN_SIZE, cycle->log);
     if (ac->in == NULL) {
@@ -178,11 +184,13 @@ hm_amqp_conn_free(hm_amqp_conn_t *ac)
     if (ac->in) {
         hm_free(ac->in);
         ac->in = NULL;
+        ac->in_size = 0;
     }
 
     if (ac->out) {
         hm_free(ac->out);
         ac->out = NULL;
+        ac->out_size = 0;
     }
 
     empty_amqp_pool(&ac->pool);
@@ -506,6 +514,20 @@ hm_amqp_read_handler(hm_event_t *ev)
 {
     hm_connection_t  *c = ev->data;
     hm_amqp_conn_t   *ac = c->data;
+
+    if (c->close && c->error) {
+        /* worker_shutdown_timeout: now; the broker requeues the rest */
+        ac->stop = 1;
+        ac->forced = 1;
+
+        if (ac->timer.timer_set) {
+            hm_event_del_timer(&ac->timer);
+        }
+
+        hm_amqp_close_socket(ac);
+        ac->state = HM_AMQP_CLOSED;
+        return;
+    }
 
     if (c->close) {
         /* a graceful stop: the role decides when to close */

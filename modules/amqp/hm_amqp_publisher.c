@@ -330,6 +330,12 @@ hm_amqp_publisher_send(hm_pipeline_outbound_t *ob, hm_msg_t *m)
 
     default: /* CLOSING, CLOSED: a message after a graceful stop began */
 
+        if (ac->forced) {
+            hm_msg_set_error(m, HM_MSG_ERR_CONNECT, "amqp: the worker is "
+                             "stopping");
+            return HM_RETRY;
+        }
+
         hm_amqp_conn_free(ac);
 
         if (hm_amqp_conn_init(ac, (hm_cycle_t *) hm_cycle, &pcf->common, "outbound",
