@@ -30,7 +30,8 @@ typedef struct hm_amqp_consumer_s  hm_amqp_consumer_t;
 typedef struct {
     hm_queue_t                   queue;      /* held or delayed */
     hm_amqp_consumer_t          *cs;
-    hm_msg_t                    *m;
+    hm_pool_t                   *pool;       /* the delivery's own */
+    hm_msg_t                    *m;          /* once submitted */
     uint64_t                     tag;
     hm_uint_t                    generation;
 
@@ -85,7 +86,8 @@ static hm_int_t hm_amqp_deliver(hm_amqp_consumer_t *cs,
     amqp_basic_deliver_t *bd);
 static hm_int_t hm_amqp_delivered(hm_amqp_consumer_t *cs,
     hm_amqp_delivery_t *d);
-static hm_int_t hm_amqp_room(hm_pipeline_t *p, hm_msg_t *m);
+static void hm_amqp_submit(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d);
+static void hm_amqp_delivery_cleanup(void *data);
 static void hm_amqp_consumer_wake(hm_pipeline_waiter_t *w);
 static void hm_amqp_consumer_ack(hm_msg_t *m);
 static void hm_amqp_requeue_handler(hm_event_t *ev);
@@ -468,7 +470,7 @@ hm_amqp_consumer_exit_process(hm_cycle_t *cycle, hm_pipeline_inbound_t *ib)
     }
 
     if (cs->cur) {
-        hm_msg_destroy(cs->cur->m);
+        hm_destroy_pool(cs->cur->pool);
         cs->cur = NULL;
     }
 
@@ -526,7 +528,7 @@ static hm_int_t
 hm_amqp_deliver(hm_amqp_consumer_t *cs, amqp_basic_deliver_t *bd)
 {
     hm_uint_t            i;
-    hm_msg_t            *m;
+    hm_pool_t           *pool;
     hm_amqp_delivery_t  *d;
 
     if (cs->cur) {
@@ -534,39 +536,43 @@ hm_amqp_deliver(hm_amqp_consumer_t *cs, amqp_basic_deliver_t *bd)
         return HM_ERROR;
     }
 
-    /* created now, held if there is no room: bounded by prefetch */
+    /*
+     * The delivery has a pool of its own: it becomes a message only when
+     * the pipeline has room, and the message then owns the pool.  Held
+     * deliveries are bounded by prefetch.
+     */
 
-    m = hm_msg_create(cs->conf->pipeline, &cs->ac.log, 0);
-    if (m == NULL) {
+    pool = hm_create_pool(1024, &cs->ac.log);
+    if (pool == NULL) {
         hm_amqp_fail(&cs->ac, "out of memory");
         return HM_ERROR;
     }
 
-    d = hm_pcalloc(m->pool, sizeof(hm_amqp_delivery_t));
+    d = hm_pcalloc(pool, sizeof(hm_amqp_delivery_t));
     if (d == NULL) {
-        hm_msg_destroy(m);
+        hm_destroy_pool(pool);
         hm_amqp_fail(&cs->ac, "out of memory");
         return HM_ERROR;
     }
 
     d->cs = cs;
-    d->m = m;
+    d->pool = pool;
     d->tag = bd->delivery_tag;
     d->generation = cs->ac.generation;
     d->redelivered = bd->redelivered;
 
     d->exchange.len = bd->exchange.len;
-    d->exchange.data = hm_pstrdup(m->pool, &(hm_str_t) {
+    d->exchange.data = hm_pstrdup(pool, &(hm_str_t) {
                                       bd->exchange.len, bd->exchange.bytes });
     d->routing_key.len = bd->routing_key.len;
-    d->routing_key.data = hm_pstrdup(m->pool, &(hm_str_t) {
+    d->routing_key.data = hm_pstrdup(pool, &(hm_str_t) {
                                       bd->routing_key.len,
                                       bd->routing_key.bytes });
 
     if ((bd->exchange.len && d->exchange.data == NULL)
         || (bd->routing_key.len && d->routing_key.data == NULL))
     {
-        hm_msg_destroy(m);
+        hm_destroy_pool(pool);
         hm_amqp_fail(&cs->ac, "out of memory");
         return HM_ERROR;
     }
@@ -598,7 +604,7 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
     u_char               *t;
     size_t                len;
     hm_str_t              name, value;
-    hm_msg_t             *m;
+    hm_pool_t            *pool;
     hm_uint_t             i;
     amqp_bytes_t         *b;
     hm_msg_header_t      *h;
@@ -606,7 +612,7 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
     amqp_table_entry_t   *te;
 
     d = cs->cur;
-    m = d->m;
+    pool = d->pool;
 
     if (size > (uint64_t) HM_MAX_SIZE_T_VALUE / 2) {
         hm_amqp_fail(ac, "a message of %uL bytes", size);
@@ -626,7 +632,7 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
 
         b = (amqp_bytes_t *) ((char *) props + hm_amqp_str_props[i].offset);
 
-        t = hm_pnalloc(m->pool, b->len + 1);
+        t = hm_pnalloc(pool, b->len + 1);
         if (t == NULL) {
             goto nomem;
         }
@@ -639,7 +645,7 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
     }
 
     if (props->_flags & AMQP_BASIC_PRIORITY_FLAG) {
-        t = hm_pnalloc(m->pool, 4);
+        t = hm_pnalloc(pool, 4);
         if (t == NULL) {
             goto nomem;
         }
@@ -650,31 +656,9 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
                                               - t;
     }
 
-    /* content type and encoding as message headers, then the headers */
+    /* the headers that are text */
 
-    if (d->props[HM_AMQP_PROP_CONTENT_TYPE].len) {
-        hm_str_set(&name, "content-type");
-
-        if (hm_msg_header_add(m, &name,
-                              &d->props[HM_AMQP_PROP_CONTENT_TYPE])
-            != HM_OK)
-        {
-            goto nomem;
-        }
-    }
-
-    if (d->props[HM_AMQP_PROP_CONTENT_ENCODING].len) {
-        hm_str_set(&name, "content-encoding");
-
-        if (hm_msg_header_add(m, &name,
-                              &d->props[HM_AMQP_PROP_CONTENT_ENCODING])
-            != HM_OK)
-        {
-            goto nomem;
-        }
-    }
-
-    if (hm_array_init(&d->headers, m->pool, 4, sizeof(hm_msg_header_t))
+    if (hm_array_init(&d->headers, pool, 4, sizeof(hm_msg_header_t))
         != HM_OK)
     {
         goto nomem;
@@ -684,7 +668,7 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
         te = props->headers.entries;
 
         for (i = 0; i < (hm_uint_t) props->headers.num_entries; i++) {
-            value.data = hm_amqp_field_text(m->pool, &te[i].value, &len);
+            value.data = hm_amqp_field_text(pool, &te[i].value, &len);
 
             if (value.data == NULL) {
                 /* tables, arrays (x-death): not text, left out */
@@ -694,7 +678,7 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
             value.len = len;
 
             name.len = te[i].key.len;
-            name.data = hm_pnalloc(m->pool, name.len + 1);
+            name.data = hm_pnalloc(pool, name.len + 1);
             if (name.data == NULL) {
                 goto nomem;
             }
@@ -709,17 +693,13 @@ hm_amqp_consumer_header(hm_amqp_conn_t *ac, uint64_t size,
 
             h->name = name;
             h->value = value;
-
-            if (hm_msg_header_add(m, &name, &value) != HM_OK) {
-                goto nomem;
-            }
         }
     }
 
     d->size = (size_t) size;
 
     if (size) {
-        d->body = hm_pnalloc(m->pool, d->size);
+        d->body = hm_pnalloc(pool, d->size);
         if (d->body == NULL) {
             goto nomem;
         }
@@ -759,31 +739,68 @@ hm_amqp_consumer_body(hm_amqp_conn_t *ac, u_char *data, size_t len)
 }
 
 
-/* the whole delivery is in: a message */
+/* the whole delivery is in: a message now, or held until there is room */
 
 static hm_int_t
 hm_amqp_delivered(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d)
 {
-    hm_msg_t    *m = d->m;
-    hm_buf_t    *b;
-    hm_chain_t  *cl;
-
     cs->cur = NULL;
     cs->ac.in_content = 0;
 
     if (cs->closing) {
         /* not acknowledged: requeued when the connection closes */
-        hm_msg_destroy(m);
+        hm_destroy_pool(d->pool);
         return HM_OK;
     }
+
+    if (!hm_queue_empty(&cs->held)
+        || hm_pipeline_room(cs->conf->pipeline, d->size) != HM_OK)
+    {
+        hm_queue_insert_tail(&cs->held, &d->queue);
+        hm_pipeline_wait(cs->conf->pipeline, &cs->waiter);
+        return HM_OK;
+    }
+
+    hm_amqp_submit(cs, d);
+
+    return HM_OK;
+}
+
+
+static void
+hm_amqp_submit(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d)
+{
+    hm_str_t             name;
+    hm_buf_t            *b;
+    hm_msg_t            *m;
+    hm_uint_t            i;
+    hm_chain_t          *cl;
+    hm_msg_header_t     *h;
+    hm_pool_cleanup_t   *cln;
+
+    m = hm_msg_create(cs->conf->pipeline, &cs->ac.log, d->size);
+    if (m == NULL) {
+        goto failed;
+    }
+
+    /* the message owns the delivery's pool from now on */
+
+    cln = hm_pool_cleanup_add(m->pool, 0);
+    if (cln == NULL) {
+        hm_msg_destroy(m);
+        goto failed;
+    }
+
+    cln->handler = hm_amqp_delivery_cleanup;
+    cln->data = d->pool;
+
+    d->m = m;
 
     if (d->size) {
         b = hm_calloc_buf(m->pool);
         cl = hm_alloc_chain_link(m->pool);
         if (b == NULL || cl == NULL) {
-            hm_msg_destroy(m);
-            hm_amqp_fail(&cs->ac, "out of memory");
-            return HM_ERROR;
+            goto nomem;
         }
 
         b->start = d->body;
@@ -800,6 +817,37 @@ hm_amqp_delivered(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d)
         m->body_len = d->size;
     }
 
+    /* content type and encoding as message headers, then the headers */
+
+    if (d->props[HM_AMQP_PROP_CONTENT_TYPE].len) {
+        hm_str_set(&name, "content-type");
+
+        if (hm_msg_header_add(m, &name, &d->props[HM_AMQP_PROP_CONTENT_TYPE])
+            != HM_OK)
+        {
+            goto nomem;
+        }
+    }
+
+    if (d->props[HM_AMQP_PROP_CONTENT_ENCODING].len) {
+        hm_str_set(&name, "content-encoding");
+
+        if (hm_msg_header_add(m, &name,
+                              &d->props[HM_AMQP_PROP_CONTENT_ENCODING])
+            != HM_OK)
+        {
+            goto nomem;
+        }
+    }
+
+    h = d->headers.elts;
+
+    for (i = 0; i < d->headers.nelts; i++) {
+        if (hm_msg_header_add(m, &h[i].name, &h[i].value) != HM_OK) {
+            goto nomem;
+        }
+    }
+
     m->key = d->routing_key;
     m->id = d->props[HM_AMQP_PROP_MESSAGE_ID];
 
@@ -812,36 +860,39 @@ hm_amqp_delivered(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d)
     m->ack = hm_amqp_consumer_ack;
     m->ack_data = d;
 
-    if (!hm_queue_empty(&cs->held)
-        || hm_amqp_room(cs->conf->pipeline, m) != HM_OK)
-    {
-        hm_queue_insert_tail(&cs->held, &d->queue);
-        hm_pipeline_wait(cs->conf->pipeline, &cs->waiter);
-        return HM_OK;
-    }
-
     cs->outstanding++;
 
     hm_pipeline_submit(m);
 
-    return HM_OK;
+    return;
+
+nomem:
+
+    /* the pool goes with the message: answer first */
+
+    hm_log_error(HM_LOG_ERR, &cs->ac.log, 0,
+                 "inbound \"%V\": out of memory, delivery requeued",
+                 &cs->ib->name);
+
+    hm_amqp_answer(cs, d, AMQP_BASIC_NACK_METHOD);
+    hm_msg_destroy(m);
+    return;
+
+failed:
+
+    hm_log_error(HM_LOG_ERR, &cs->ac.log, 0,
+                 "inbound \"%V\": out of memory, delivery requeued",
+                 &cs->ib->name);
+
+    hm_amqp_answer(cs, d, AMQP_BASIC_NACK_METHOD);
+    hm_destroy_pool(d->pool);
 }
 
 
-/* room for m, which hm_msg_create() counted in already */
-
-static hm_int_t
-hm_amqp_room(hm_pipeline_t *p, hm_msg_t *m)
+static void
+hm_amqp_delivery_cleanup(void *data)
 {
-    if (p->in_flight > p->max_messages) {
-        return HM_BUSY;
-    }
-
-    if (p->in_flight > 1 && p->bytes + m->body_len > p->max_bytes) {
-        return HM_BUSY;
-    }
-
-    return HM_OK;
+    hm_destroy_pool(data);
 }
 
 
@@ -857,16 +908,14 @@ hm_amqp_consumer_wake(hm_pipeline_waiter_t *w)
         q = hm_queue_head(&cs->held);
         d = hm_queue_data(q, hm_amqp_delivery_t, queue);
 
-        if (hm_amqp_room(cs->conf->pipeline, d->m) != HM_OK) {
+        if (hm_pipeline_room(cs->conf->pipeline, d->size) != HM_OK) {
             hm_pipeline_wait(cs->conf->pipeline, &cs->waiter);
             return;
         }
 
         hm_queue_remove(q);
 
-        cs->outstanding++;
-
-        hm_pipeline_submit(d->m);
+        hm_amqp_submit(cs, d);
     }
 }
 
@@ -988,7 +1037,7 @@ hm_amqp_consumer_down(hm_amqp_conn_t *ac)
     hm_amqp_consumer_t  *cs = ac->data;
 
     if (cs->cur) {
-        hm_msg_destroy(cs->cur->m);
+        hm_destroy_pool(cs->cur->pool);
         cs->cur = NULL;
     }
 
@@ -1016,7 +1065,7 @@ hm_amqp_drop_held(hm_amqp_consumer_t *cs)
         q = hm_queue_head(&cs->held);
         d = hm_queue_data(q, hm_amqp_delivery_t, queue);
         hm_queue_remove(q);
-        hm_msg_destroy(d->m);
+        hm_destroy_pool(d->pool);
     }
 }
 
