@@ -10,6 +10,9 @@ package Test::RabbitMQ;
 #     my $r = Test::RabbitMQ->new($t, users => [[bridge => 's3cret']],
 #         vhosts => ['test']);                        # or plan skip_all
 #
+#     my $s = Test::RabbitMQ->new($t, ssl => { cert => $crt, key => $key });
+#     $s->ssl_port();                    # TLS listener (amqps) as well
+#
 #     $r->url();                         # amqp://guest:guest@127.0.0.1:PORT
 #     $r->url(user => 'bridge', pass => 's3cret', vhost => 'test');
 #     $r->declare_queue('in', durable => 1,
@@ -140,6 +143,7 @@ sub new {
         owner => $$,
         serial => $serial,
         management => $opts{management} // 1,
+        ssl => $opts{ssl},
         users => $opts{users} || [],
         vhosts => $opts{vhosts} || [],
         node => "rabbit${serial}_$$\@localhost",
@@ -166,6 +170,7 @@ sub new {
 
 sub port { $_[0]->{ports}{amqp} }
 sub mgmt_port { $_[0]->{ports}{mgmt} }
+sub ssl_port { $_[0]->{ports}{amqps} }
 sub dist_port { $_[0]->{ports}{dist} }
 sub epmd_port { $_[0]->{ports}{epmd} }
 sub node { $_[0]->{node} }
@@ -183,7 +188,7 @@ sub _configure {
     my $dir = $self->{dir};
 
     $self->{ports} = {
-        map { ($_ => $t->port("$name.$_")) } qw(amqp mgmt dist epmd ctl)
+        map { ($_ => $t->port("$name.$_")) } qw(amqp amqps mgmt dist epmd ctl)
     };
 
     my $p = $self->{ports};
@@ -205,6 +210,16 @@ default_permissions.configure = .*
 default_permissions.read = .*
 default_permissions.write = .*
 collect_statistics_interval = 500
+EOF
+
+    # TLS: ssl => { cert => PEM, key => PEM } listens on ssl_port too
+
+    $conf .= <<"EOF" if $self->{ssl};
+listeners.ssl.default = 127.0.0.1:$p->{amqps}
+ssl_options.certfile = $self->{ssl}{cert}
+ssl_options.keyfile = $self->{ssl}{key}
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 EOF
 
     # the management agent collects statistics every (smallest sample
