@@ -150,6 +150,8 @@ typedef struct {
     void                       (*blocked)(hm_amqp_conn_t *ac, int on);
     /* the worker stops gracefully */
     void                       (*stop)(hm_amqp_conn_t *ac);
+    /* the output is about to be written */
+    void                       (*flush)(hm_amqp_conn_t *ac);
 } hm_amqp_handlers_t;
 
 

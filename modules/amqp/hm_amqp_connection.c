@@ -579,12 +579,12 @@ hm_amqp_flush_handler(hm_event_t *ev)
 }
 
 
+/* the output goes out once the events of this turn were handled */
+
 void
 hm_amqp_flush(hm_amqp_conn_t *ac)
 {
-    if (ac->c && ac->phase != HM_AMQP_PH_TCP && ac->out_last > ac->out_pos
-        && !ac->flush.posted)
-    {
+    if (ac->c && ac->phase != HM_AMQP_PH_TCP && !ac->flush.posted) {
         hm_post_event(&ac->flush, &hm_posted_events);
     }
 }
@@ -1593,6 +1593,16 @@ hm_amqp_write(hm_amqp_conn_t *ac)
 
     if (ac->flush.posted) {
         hm_delete_posted_event(&ac->flush);
+    }
+
+    /* what the role gathered (acknowledgements) goes with it */
+
+    if (ac->handlers->flush && ac->state == HM_AMQP_READY) {
+        ac->handlers->flush(ac);
+
+        if (ac->c != c) {
+            return;
+        }
     }
 
     while (ac->out_last > ac->out_pos) {

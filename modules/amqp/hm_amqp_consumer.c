@@ -27,6 +27,25 @@
 typedef struct hm_amqp_consumer_s  hm_amqp_consumer_t;
 
 
+/*
+ * The delivery tags of the channel not yet passed by the acknowledgements,
+ * in tag order: settled ones are acknowledged together with one
+ * basic.ack (multiple) up to the highest tag before the first one still
+ * outstanding; behind an outstanding one they are acknowledged one by one.
+ */
+
+#define HM_AMQP_TAG_OUT    0       /* in flight */
+#define HM_AMQP_TAG_ACK    1       /* settled: to be acknowledged */
+#define HM_AMQP_TAG_DONE   2       /* answered */
+
+typedef struct {
+    hm_queue_t                   order;      /* by tag */
+    hm_queue_t                   pending;    /* HM_AMQP_TAG_ACK, unsent */
+    uint64_t                     tag;
+    hm_uint_t                    state;
+} hm_amqp_tag_t;
+
+
 typedef struct {
     hm_queue_t                   queue;      /* held or delayed */
     hm_amqp_consumer_t          *cs;
@@ -34,6 +53,7 @@ typedef struct {
     hm_msg_t                    *m;          /* once submitted */
     uint64_t                     tag;
     hm_uint_t                    generation;
+    hm_amqp_tag_t               *node;
 
     hm_str_t                     exchange;
     hm_str_t                     routing_key;
@@ -69,6 +89,12 @@ struct hm_amqp_consumer_s {
 
     hm_str_t                    *tags;       /* per queue */
 
+    hm_queue_t                   order;      /* of hm_amqp_tag_t */
+    hm_queue_t                   pending;
+    hm_queue_t                   free;
+
+    hm_uint_t                    acks;       /* basic.ack frames sent */
+
     unsigned                     closing:1;
 };
 
@@ -82,6 +108,8 @@ static hm_int_t hm_amqp_consumer_body(hm_amqp_conn_t *ac, u_char *data,
     size_t len);
 static void hm_amqp_consumer_down(hm_amqp_conn_t *ac);
 static void hm_amqp_consumer_stop(hm_amqp_conn_t *ac);
+static void hm_amqp_consumer_flush(hm_amqp_conn_t *ac);
+static void hm_amqp_tags_reset(hm_amqp_consumer_t *cs);
 static hm_int_t hm_amqp_deliver(hm_amqp_consumer_t *cs,
     amqp_basic_deliver_t *bd);
 static hm_int_t hm_amqp_delivered(hm_amqp_consumer_t *cs,
@@ -146,7 +174,8 @@ static hm_amqp_handlers_t  hm_amqp_consumer_handlers = {
     hm_amqp_consumer_body,
     hm_amqp_consumer_down,
     NULL,
-    hm_amqp_consumer_stop
+    hm_amqp_consumer_stop,
+    hm_amqp_consumer_flush
 };
 
 
@@ -372,6 +401,9 @@ hm_amqp_consumer_init_process(hm_cycle_t *cycle, hm_pipeline_inbound_t *ib)
     cs->pool = cycle->pool;
     hm_queue_init(&cs->held);
     hm_queue_init(&cs->delayed);
+    hm_queue_init(&cs->order);
+    hm_queue_init(&cs->pending);
+    hm_queue_init(&cs->free);
 
     cs->waiter.handler = hm_amqp_consumer_wake;
     cs->waiter.data = cs;
@@ -557,6 +589,24 @@ hm_amqp_deliver(hm_amqp_consumer_t *cs, amqp_basic_deliver_t *bd)
 
     d->cs = cs;
     d->pool = pool;
+
+    if (hm_queue_empty(&cs->free)) {
+        d->node = hm_palloc(cs->pool, sizeof(hm_amqp_tag_t));
+        if (d->node == NULL) {
+            hm_destroy_pool(pool);
+            hm_amqp_fail(&cs->ac, "out of memory");
+            return HM_ERROR;
+        }
+
+    } else {
+        d->node = hm_queue_data(hm_queue_head(&cs->free), hm_amqp_tag_t,
+                                order);
+        hm_queue_remove(&d->node->order);
+    }
+
+    d->node->tag = bd->delivery_tag;
+    d->node->state = HM_AMQP_TAG_OUT;
+    hm_queue_insert_tail(&cs->order, &d->node->order);
     d->tag = bd->delivery_tag;
     d->generation = cs->ac.generation;
     d->redelivered = bd->redelivered;
@@ -986,13 +1036,15 @@ hm_amqp_requeue_handler(hm_event_t *ev)
 }
 
 
-/* ack, nack (requeue) or reject, on the channel the delivery came on */
+/*
+ * ack (gathered, sent with the next flush), nack (requeue) or reject (sent
+ * now), on the channel the delivery came on
+ */
 
 static void
 hm_amqp_answer(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d,
     amqp_method_number_t id)
 {
-    amqp_basic_ack_t     ack;
     amqp_basic_nack_t    nack;
     amqp_basic_reject_t  reject;
 
@@ -1006,26 +1058,111 @@ hm_amqp_answer(hm_amqp_consumer_t *cs, hm_amqp_delivery_t *d,
     switch (id) {
 
     case AMQP_BASIC_ACK_METHOD:
-        ack.delivery_tag = d->tag;
-        ack.multiple = 0;
-        (void) hm_amqp_send_method(&cs->ac, id, &ack);
+        d->node->state = HM_AMQP_TAG_ACK;
+        hm_queue_insert_tail(&cs->pending, &d->node->pending);
         break;
 
     case AMQP_BASIC_NACK_METHOD:
         nack.delivery_tag = d->tag;
         nack.multiple = 0;
         nack.requeue = 1;
+        d->node->state = HM_AMQP_TAG_DONE;
         (void) hm_amqp_send_method(&cs->ac, id, &nack);
         break;
 
     default:
         reject.delivery_tag = d->tag;
         reject.requeue = 0;
+        d->node->state = HM_AMQP_TAG_DONE;
         (void) hm_amqp_send_method(&cs->ac, id, &reject);
         break;
     }
 
     hm_amqp_flush(&cs->ac);
+}
+
+
+/* before the output is written: the gathered acknowledgements */
+
+static void
+hm_amqp_consumer_flush(hm_amqp_conn_t *ac)
+{
+    hm_amqp_consumer_t  *cs = ac->data;
+
+    uint64_t          last;
+    hm_queue_t       *q;
+    hm_amqp_tag_t    *node;
+    amqp_basic_ack_t  ack;
+
+    if (ac->state != HM_AMQP_READY && ac->state != HM_AMQP_CLOSING) {
+        return;
+    }
+
+    /* the settled run at the head: one basic.ack with multiple */
+
+    last = 0;
+
+    while (!hm_queue_empty(&cs->order)) {
+        q = hm_queue_head(&cs->order);
+        node = hm_queue_data(q, hm_amqp_tag_t, order);
+
+        if (node->state == HM_AMQP_TAG_OUT) {
+            break;
+        }
+
+        if (node->state == HM_AMQP_TAG_ACK) {
+            hm_queue_remove(&node->pending);
+            last = node->tag;
+        }
+
+        hm_queue_remove(q);
+        hm_queue_insert_tail(&cs->free, q);
+    }
+
+    if (last) {
+        ack.delivery_tag = last;
+        ack.multiple = 1;
+        cs->acks++;
+
+        if (hm_amqp_send_method(ac, AMQP_BASIC_ACK_METHOD, &ack) != HM_OK) {
+            return;
+        }
+    }
+
+    /* behind one still in flight: one by one */
+
+    while (!hm_queue_empty(&cs->pending)) {
+        q = hm_queue_head(&cs->pending);
+        node = hm_queue_data(q, hm_amqp_tag_t, pending);
+
+        hm_queue_remove(q);
+        node->state = HM_AMQP_TAG_DONE;
+
+        ack.delivery_tag = node->tag;
+        ack.multiple = 0;
+        cs->acks++;
+
+        if (hm_amqp_send_method(ac, AMQP_BASIC_ACK_METHOD, &ack) != HM_OK) {
+            return;
+        }
+    }
+}
+
+
+/* a new channel: its tags start again */
+
+static void
+hm_amqp_tags_reset(hm_amqp_consumer_t *cs)
+{
+    hm_queue_t  *q;
+
+    while (!hm_queue_empty(&cs->order)) {
+        q = hm_queue_head(&cs->order);
+        hm_queue_remove(q);
+        hm_queue_insert_tail(&cs->free, q);
+    }
+
+    hm_queue_init(&cs->pending);
 }
 
 
@@ -1045,6 +1182,7 @@ hm_amqp_consumer_down(hm_amqp_conn_t *ac)
 
     hm_pipeline_wait_cancel(&cs->waiter);
     hm_amqp_drop_held(cs);
+    hm_amqp_tags_reset(cs);
 
     if (cs->outstanding) {
         hm_log_error(HM_LOG_WARN, &ac->log, 0,
@@ -1136,6 +1274,7 @@ hm_amqp_consumer_maybe_close(hm_amqp_consumer_t *cs)
     }
 
     if (cs->ac.state == HM_AMQP_READY) {
+        hm_amqp_consumer_flush(&cs->ac);
         hm_amqp_close(&cs->ac);
 
     } else if (cs->ac.state == HM_AMQP_DOWN || cs->ac.state
