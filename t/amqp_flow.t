@@ -10,6 +10,9 @@
 # - Heartbeats: the broker frozen (SIGSTOP) for longer than two heartbeat
 #   intervals: hermod says so and reconnects once the broker runs again;
 #   a message published afterwards is consumed.
+# - RabbitMQ -> RabbitMQ: 500 messages relayed from one queue through a
+#   pipeline (a transform adds a header) to an exchange, each exactly once,
+#   with the header, the source queue empty and acknowledged.
 # - RabbitMQ -> Kafka: deliveries produced to a topic of librdkafka's mock
 #   cluster, read back with kcat: value, key (the routing key) and the
 #   AMQP headers as record headers (skipped without the Kafka module).
@@ -180,6 +183,27 @@ inbound bpin amqp {
     pipeline bp;
 }
 
+pipeline relay {
+    transform { header_set x-relayed "from \$amqp_queue"; }
+    output rout;
+}
+
+outbound rout amqp {
+    url $U;
+    exchange_declare relayed fanout durable;
+    queue_declare rdst durable;
+    queue_bind rdst relayed;
+    exchange relayed;
+}
+
+inbound rin amqp {
+    url $U;
+    queue_declare rsrc durable;
+    queue rsrc;
+    prefetch 50;
+    pipeline relay;
+}
+
 pipeline hb { output hbf; }
 outbound hbf file { path %%TESTDIR%%/hb.jsonl; }
 
@@ -243,6 +267,32 @@ is(gate_max(), 5, 'never more than 5 at the origin');
 ok(scalar $r->wait_queue('bpq', sub { defined $_[0]{messages}
     && $_[0]{messages} == 0 && ($_[0]{messages_unacknowledged} // -1) == 0 }),
     'acknowledged: bpq empty');
+
+###############################################################################
+
+# RabbitMQ -> RabbitMQ
+
+ok($t->wait_log(qr/inbound "rin": connected/, 20), 'relay consumer connected');
+
+$lines = $t->write_file('relay.txt', join('', map { "r-$_\n" } 1 .. 500));
+($rc, $out) = $t->run_cmd(['sh', '-c', 'exec amqp-publish --url "$0"'
+    . ' -r rsrc -l -p < "$1"', $U, $lines], timeout => 60);
+is($rc, 0, '500 messages to relay') or diag($out);
+
+my $rm = $r->wait_messages('rdst', 500, timeout => 60);
+my %rs;
+$rs{ $_->{body} }++ for @$rm;
+
+is(scalar(keys %rs), 500, 'RabbitMQ -> RabbitMQ: all 500 relayed');
+is(scalar(grep { $_ > 1 } values %rs), 0, 'each once');
+is(scalar(grep { ($_->{properties}{headers}{'x-relayed'} // '') eq 'from rsrc' }
+    @$rm), 500, 'with the header the pipeline added');
+is(scalar(grep { $_->{exchange} eq 'relayed' } @$rm), 500,
+    'through the exchange');
+
+ok(scalar $r->wait_queue('rsrc', sub { defined $_[0]{messages}
+    && $_[0]{messages} == 0 && ($_[0]{messages_unacknowledged} // -1) == 0 }),
+    'the source queue: empty and acknowledged');
 
 ###############################################################################
 
