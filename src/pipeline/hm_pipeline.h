@@ -410,6 +410,9 @@ void hm_pipeline_submit(hm_msg_t *m);
 hm_uint_t hm_msg_status(hm_msg_t *m);
 const char *hm_msg_outcome_name(hm_uint_t outcome);
 
+/* {"id":"...","outcome":"delivered"} (or with "error"), and a newline */
+hm_int_t hm_msg_outcome_json(hm_pool_t *pool, hm_msg_t *m, hm_str_t *out);
+
 
 /* -- for filters and outbounds --------------------------------------- */
 

@@ -275,6 +275,58 @@ hm_msg_status(hm_msg_t *m)
 }
 
 
+hm_int_t
+hm_msg_outcome_json(hm_pool_t *pool, hm_msg_t *m, hm_str_t *out)
+{
+    u_char      *p;
+    size_t       len;
+    ssize_t      id, err;
+    const char  *outcome;
+
+    outcome = hm_msg_outcome_name(m->outcome);
+
+    id = hm_json_escape_len(m->id.data, m->id.len);
+    if (id < 0) {
+        id = 0;
+    }
+
+    err = -1;
+
+    if (m->outcome == HM_MSG_FAILED && m->error.len) {
+        err = hm_json_escape_len(m->error.data, m->error.len);
+    }
+
+    len = sizeof("{\"id\":\"\",\"outcome\":\"\",\"error\":\"\"}\n")
+          + id + hm_strlen(outcome) + (err > 0 ? err : 0);
+
+    out->data = hm_pnalloc(pool, len);
+    if (out->data == NULL) {
+        return HM_ERROR;
+    }
+
+    p = hm_cpymem(out->data, "{\"id\":\"", sizeof("{\"id\":\"") - 1);
+
+    if (id) {
+        p = hm_json_escape(p, m->id.data, m->id.len);
+    }
+
+    p = hm_sprintf(p, "\",\"outcome\":\"%s\"", outcome);
+
+    if (err >= 0) {
+        p = hm_cpymem(p, ",\"error\":\"", sizeof(",\"error\":\"") - 1);
+        p = hm_json_escape(p, m->error.data, m->error.len);
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+    *p++ = LF;
+
+    out->len = p - out->data;
+
+    return HM_OK;
+}
+
+
 const char *
 hm_msg_outcome_name(hm_uint_t outcome)
 {

@@ -516,51 +516,11 @@ static hm_int_t
 hm_http_pipeline_respond(hm_http_request_t *r, hm_msg_t *m,
     hm_uint_t status)
 {
-    u_char      *p;
-    size_t       len;
-    ssize_t      id, err;
-    hm_str_t     body;
-    const char  *outcome;
+    hm_str_t  body;
 
-    outcome = hm_msg_outcome_name(m->outcome);
-
-    id = hm_json_escape_len(m->id.data, m->id.len);
-    if (id < 0) {
-        id = 0;
-    }
-
-    err = -1;
-
-    if (m->outcome == HM_MSG_FAILED && m->error.len) {
-        err = hm_json_escape_len(m->error.data, m->error.len);
-    }
-
-    len = sizeof("{\"id\":\"\",\"outcome\":\"\",\"error\":\"\"}\n")
-          + id + hm_strlen(outcome) + (err > 0 ? err : 0);
-
-    body.data = hm_pnalloc(r->pool, len);
-    if (body.data == NULL) {
+    if (hm_msg_outcome_json(r->pool, m, &body) != HM_OK) {
         return HM_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    p = hm_cpymem(body.data, "{\"id\":\"", sizeof("{\"id\":\"") - 1);
-
-    if (id) {
-        p = hm_json_escape(p, m->id.data, m->id.len);
-    }
-
-    p = hm_sprintf(p, "\",\"outcome\":\"%s\"", outcome);
-
-    if (err >= 0) {
-        p = hm_cpymem(p, ",\"error\":\"", sizeof(",\"error\":\"") - 1);
-        p = hm_json_escape(p, m->error.data, m->error.len);
-        *p++ = '"';
-    }
-
-    *p++ = '}';
-    *p++ = LF;
-
-    body.len = p - body.data;
 
     return hm_http_send_response(r, status, &hm_http_pipeline_json_type,
                                  &body);
