@@ -8,7 +8,10 @@
 # failing outbound; a frame over max_frame (and a length prefix announcing
 # one) closes only its connection; a client that goes away in the middle
 # of a frame; socat as an independent client; a graceful stop answers what
-# is in flight.  The worker keeps serving throughout.
+# is in flight; backpressure: with the pipeline full (its outbound never
+# answers) no more frames are taken, whatever the client sends; TCP to
+# Kafka (with the Kafka module and its mock).  The worker keeps serving
+# throughout.
 
 use warnings;
 use strict;
@@ -32,12 +35,49 @@ $t->skip_unless_module('hm_stream_tcp_module');
 
 my $d = $t->testdir();
 my %port = map { ($_ => $t->port("tcp.$_")) }
-    qw(line delim lp2 lp4l lp8 fixed reply fail big);
+    qw(line delim lp2 lp4l lp8 fixed reply fail big full kafka);
+my $hport = $t->port('http');
+my $hole = $t->port('hole');
+
+# a peer that accepts connections (the kernel does) and never answers
+
+my $blackhole = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
+    LocalPort => $hole, ReuseAddr => 1) or die "listen: $!\n";
+
+# Kafka, when its module and mock are there
+
+my ($kload, $k) = ('', undef);
+
+if (eval { require Test::Kafka; 1 }) {
+    my $so = $t->builddir() . '/modules/hm_kafka_module.so';
+    my ($bin) = Test::Kafka::tool($t);
+
+    if ((-e $so || $t->has_module('hm_kafka_module')) && $bin
+        && $t->has_program('kcat'))
+    {
+        $kload = Test::Kafka::load_module($t);
+        $k = Test::Kafka->new($t, brokers => 1, topics => ['from_tcp:1']);
+    }
+}
+
+my $kafka_conf = $k ? <<"EOF" : '';
+pipeline to_kafka { output kafka; }
+outbound kafka kafka { brokers @{[ $k->bootstrap() ]}; topic from_tcp; linger 1ms; }
+inbound kafka tcp {
+    listen 127.0.0.1:$port{kafka};
+    framing length_prefix 4;
+    reply on;
+    pipeline to_kafka;
+}
+EOF
 my $closed = $t->port('closed');
 
 $t->write_file_expand('hermod.conf', <<"EOF");
+$kload
+
 error_log %%TESTDIR%%/logs/error.log info;
 worker_processes 1;
+worker_shutdown_timeout 2s;
 
 events {
     worker_connections 256;
@@ -74,6 +114,23 @@ inbound fail tcp {
     framing length_prefix 4;
     reply on;
     pipeline failing;
+}
+
+pipeline full {
+    max_in_flight 3;
+    output hole;
+}
+outbound hole http { url http://127.0.0.1:$hole/; timeout 60s; }
+
+inbound full tcp { listen 127.0.0.1:$port{full}; pipeline full; }
+
+$kafka_conf
+
+http {
+    server {
+        listen 127.0.0.1:$hport;
+        location = /metrics { status; }
+    }
 }
 
 inbound big tcp {
@@ -244,6 +301,49 @@ pass('binary bytes in a line are a message');
 my ($rc, $out) = $t->run_cmd(['sh', '-c', 'printf "via socat\n" | socat -t2 - TCP:127.0.0.1:' . $port{reply}], timeout => 20);
 like($out, qr/"outcome":"delivered"/, 'socat gets its answer');
 $seen++;
+
+# backpressure: 3 in flight, the rest not taken
+
+sub metric {
+    my ($name) = @_;
+    my ($rc, $out) = $t->run_cmd(['curl', '-s',
+        "http://127.0.0.1:$hport/metrics"]);
+    return ($out // '') =~ /^\Q$name\E (\d+)$/m ? $1 : undef;
+}
+
+my $full = conn('full');
+print $full join('', map { "f$_\n" } 1 .. 10);
+
+ok($t->wait_for(sub {
+    (metric('hermod_pipeline_in_flight{pipeline="full"}') // 0) == 3 }, 10),
+    'backpressure: 3 in flight');
+sleep(1);
+is(metric('hermod_pipeline_received_total{pipeline="full"}'), 3,
+    'the other 7 frames are not taken while the pipeline is full');
+close $full;
+
+# TCP -> Kafka
+
+SKIP: {
+    skip 'no Kafka module or tools', 4 unless $k;
+
+    my $ks = conn('kafka');
+    print $ks pack('N', 14) . '{"to":"kafka"}';
+    my $sel = IO::Select->new($ks);
+    my $kb = '';
+    while (length $kb < 4 || length $kb < 4 + unpack('N', $kb)) {
+        last unless $sel->can_read(20);
+        sysread($ks, $kb, 65536, length $kb) or last;
+    }
+    like(substr($kb, 4), qr/"outcome":"delivered"/,
+        'TCP -> Kafka: answered once Kafka has it');
+    close $ks;
+
+    my @rec = $k->wait_records('from_tcp', 1, wait => 20);
+    is(scalar @rec, 1, 'one record');
+    is($rec[0]{value}, '{"to":"kafka"}', 'the frame is the record');
+    is($rec[0]{topic} // 'from_tcp', 'from_tcp', 'in the topic');
+}
 
 is(($t->worker_pids())[0], $pid0, 'the same worker throughout');
 
