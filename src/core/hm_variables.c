@@ -133,7 +133,7 @@ hm_variables_add(hm_cycle_t *cycle, hm_str_t *name, hm_uint_t kind,
     hm_uint_t flags, hm_variable_get_pt handler, uintptr_t data,
     hm_variable_t **out)
 {
-    hm_variable_t   *v, **pv;
+    hm_variable_t   *v, *prev, **pv;
     hm_variables_t  *vars;
 
     vars = hm_variables_registry(cycle);
@@ -142,16 +142,29 @@ hm_variables_add(hm_cycle_t *cycle, hm_str_t *name, hm_uint_t kind,
     }
 
     v = hm_variables_lookup(vars, name, flags & HM_VAR_PREFIX);
+    prev = NULL;
 
-    if (v != NULL) {
+    /*
+     * One name may have a variable per context kind ($remote_addr of an
+     * HTTP request, of a stream session): the first is registered, the
+     * others are chained to it (hm_variable_for_kind()).
+     */
+
+    for ( /* void */ ; v != NULL; v = hm_variable_next(v)) {
         if (v->get_handler == handler) {
             *out = v;
             return HM_OK;
         }
 
-        hm_log_error(HM_LOG_EMERG, cycle->log, 0,
-                     "the duplicate \"%V\" variable", name);
-        return HM_BUSY;
+        if ((v->kind & kind)
+            || ((v->kind | kind) & (HM_VAR_ANY|HM_VAR_MESSAGE)))
+        {
+            hm_log_error(HM_LOG_EMERG, cycle->log, 0,
+                         "the duplicate \"%V\" variable", name);
+            return HM_BUSY;
+        }
+
+        prev = v;
     }
 
     v = hm_pcalloc(cycle->pool, sizeof(hm_variable_t));
@@ -171,7 +184,10 @@ hm_variables_add(hm_cycle_t *cycle, hm_str_t *name, hm_uint_t kind,
     v->flags = flags;
     v->index = vars->nvariables;
 
-    if (flags & HM_VAR_PREFIX) {
+    if (prev) {
+        prev->spare[0] = v;
+
+    } else if (flags & HM_VAR_PREFIX) {
         pv = hm_array_push(&vars->prefixes);
         if (pv == NULL) {
             return HM_ERROR;
@@ -289,6 +305,21 @@ hm_variables_find(hm_variables_t *vars, hm_str_t *name)
 }
 
 
+/* the variable of this name for a context kind, or NULL */
+
+hm_variable_t *
+hm_variable_for_kind(hm_variable_t *v, hm_uint_t kind)
+{
+    for ( /* void */ ; v != NULL; v = hm_variable_next(v)) {
+        if ((v->kind & HM_VAR_ANY) || (v->kind & kind)) {
+            return v;
+        }
+    }
+
+    return NULL;
+}
+
+
 hm_int_t
 hm_variable_ref(hm_conf_t *cf, hm_str_t *name, hm_uint_t kind,
     hm_variable_ref_t *ref)
@@ -310,7 +341,9 @@ hm_variable_ref(hm_conf_t *cf, hm_str_t *name, hm_uint_t kind,
         return HM_ERROR;
     }
 
-    if (!(v->kind & HM_VAR_ANY) && !(v->kind & kind)) {
+    v = hm_variable_for_kind(v, kind);
+
+    if (v == NULL) {
         hm_conf_log_error(HM_LOG_EMERG, cf, 0,
                           "variable \"$%V\" is not available here", name);
         return HM_ERROR;
@@ -467,16 +500,20 @@ hm_variable_proxy_get(void *ctx, hm_pool_t *pool, hm_variable_value_t *v,
     hm_variable_proxy_t   *p = (hm_variable_proxy_t *) data;
     hm_variable_source_t  *vs = ctx;
 
-    if (p->var == NULL
-        || vs->ctx == NULL
-        || (!(p->var->kind & HM_VAR_ANY) && !(p->var->kind & vs->kind))
-        || p->var->get_handler == NULL)
-    {
+    hm_variable_t  *var;
+
+    var = (p->var && vs->ctx) ? hm_variable_for_kind(p->var, vs->kind)
+                              : NULL;
+
+    if (var == NULL || var->get_handler == NULL) {
         v->not_found = 1;
         return HM_OK;
     }
 
-    return p->var->get_handler(vs->ctx, pool, v, p->data);
+    return var->get_handler(vs->ctx, pool, v,
+                            var == p->var ? p->data
+                            : (var->flags & HM_VAR_PREFIX) ? p->data
+                            : var->data);
 }
 
 

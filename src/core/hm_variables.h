@@ -121,6 +121,10 @@ hm_variable_t *hm_add_variable(hm_cycle_t *cycle, hm_str_t *name,
     hm_uint_t kind, hm_uint_t flags, hm_variable_get_pt handler,
     uintptr_t data);
 
+/* one name, a variable per context kind: the chain (spare[0]) */
+#define hm_variable_next(v)  ((hm_variable_t *) (v)->spare[0])
+hm_variable_t *hm_variable_for_kind(hm_variable_t *v, hm_uint_t kind);
+
 /* register a NULL-terminated table (name.len == 0 ends it) */
 hm_int_t hm_add_variables(hm_cycle_t *cycle, hm_variable_t *vars);
 
