@@ -28,6 +28,7 @@
 #include <hm_core.h>
 #include <hm_event.h>
 #include <hm_pipeline.h>
+#include <hm_stream.h>
 
 
 #define HM_STREAM_FRAME_LINE       1
@@ -72,6 +73,7 @@ typedef struct {
     hm_chain_t                 **out_last;
 
     hm_pipeline_waiter_t         waiter;
+    hm_stream_peer_t             peer;        /* for $remote_addr */
 
     unsigned                     closed:1;    /* the socket is gone */
     unsigned                     eof:1;
@@ -550,6 +552,10 @@ hm_stream_tcp_init_connection(hm_connection_t *c)
     ctx->waiter.handler = hm_stream_tcp_wake;
     ctx->waiter.data = ctx;
 
+    ctx->peer.sockaddr = c->sockaddr;
+    ctx->peer.socklen = c->socklen;
+    ctx->peer.addr_text = c->addr_text;
+
     /* the log names the inbound and the client */
 
     ctx->log = *c->log;
@@ -917,7 +923,11 @@ hm_stream_tcp_submit(hm_stream_tcp_ctx_t *ctx, u_char *p, size_t len)
     tm->m = m;
     tm->ctx = ctx;
 
+    m->vs.ctx = &ctx->peer;
+    m->vs.kind = HM_VAR_STREAM;
     hm_str_set(&m->source.name, "tcp");
+    m->source.var_kind = HM_VAR_STREAM;
+    m->source.ctx = &ctx->peer;
     m->ack = hm_stream_tcp_ack;
     m->ack_data = tm;
 
