@@ -31,19 +31,9 @@
 #include <hm_stream.h>
 
 
-#define HM_STREAM_FRAME_LINE       1
-#define HM_STREAM_FRAME_DELIMITER  2
-#define HM_STREAM_FRAME_LENGTH     3
-#define HM_STREAM_FRAME_FIXED      4
-
-
 typedef struct {
     hm_pipeline_inbound_t       *ib;
-    hm_uint_t                    framing;
-    hm_str_t                     delimiter;
-    hm_uint_t                    prefix;      /* 1, 2, 4, 8 bytes */
-    hm_uint_t                    little;      /* little-endian prefix */
-    size_t                       fixed;
+    hm_stream_framing_t          framing;
     size_t                       max_frame;
     size_t                       buffer_size;
     hm_flag_t                    reply;
@@ -242,10 +232,7 @@ hm_stream_tcp_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
         return HM_CONF_ERROR;
     }
 
-    if (tcf->framing == 0) {
-        tcf->framing = HM_STREAM_FRAME_LINE;
-        hm_str_set(&tcf->delimiter, "\n");
-    }
+    hm_stream_framing_default(&tcf->framing);
 
     if (tcf->max_frame == HM_CONF_UNSET_SIZE) {
         tcf->max_frame = 1024 * 1024;
@@ -261,8 +248,8 @@ hm_stream_tcp_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
         return HM_CONF_ERROR;
     }
 
-    if (tcf->framing == HM_STREAM_FRAME_FIXED) {
-        if (tcf->fixed > tcf->max_frame) {
+    if (tcf->framing.type == HM_STREAM_FRAME_FIXED) {
+        if (tcf->framing.fixed > tcf->max_frame) {
             hm_log_error_at(HM_LOG_EMERG, cf->log, &tcf->where,
                             "inbound \"%V\": the fixed frame is over "
                             "\"max_frame\"", &ib->name);
@@ -280,7 +267,7 @@ hm_stream_tcp_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
     /* room for the largest frame and its prefix or delimiter */
 
     tcf->buffer_size = hm_min(tcf->max_frame, 16384) + 16
-                       + tcf->delimiter.len;
+                       + tcf->framing.delimiter.len;
 
     return HM_CONF_OK;
 }
@@ -372,131 +359,12 @@ hm_stream_tcp_listen(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 }
 
 
-/* "\n", "\r", "\t", "\0", "\\", "\xNN" in a delimiter */
-
-static hm_int_t
-hm_stream_tcp_unescape(hm_pool_t *pool, hm_str_t *in, hm_str_t *out)
-{
-    u_char    *p, *last, *d;
-    hm_int_t   n;
-
-    d = hm_pnalloc(pool, in->len);
-    if (d == NULL) {
-        return HM_ERROR;
-    }
-
-    out->data = d;
-
-    for (p = in->data, last = p + in->len; p < last; p++) {
-        if (*p != '\\') {
-            *d++ = *p;
-            continue;
-        }
-
-        if (++p == last) {
-            return HM_ERROR;
-        }
-
-        switch (*p) {
-        case 'n': *d++ = LF; break;
-        case 'r': *d++ = CR; break;
-        case 't': *d++ = '\t'; break;
-        case '0': *d++ = '\0'; break;
-        case '\\': *d++ = '\\'; break;
-
-        case 'x':
-            if (last - p < 3) {
-                return HM_ERROR;
-            }
-
-            n = hm_hextoi(p + 1, 2);
-            if (n == HM_ERROR) {
-                return HM_ERROR;
-            }
-
-            *d++ = (u_char) n;
-            p += 2;
-            break;
-
-        default:
-            return HM_ERROR;
-        }
-    }
-
-    out->len = d - out->data;
-
-    return HM_OK;
-}
-
-
 static char *
 hm_stream_tcp_framing(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 {
     hm_stream_tcp_conf_t  *tcf = conf;
 
-    ssize_t     n;
-    hm_str_t   *value;
-
-    if (tcf->framing) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (hm_str_eq(&value[1], "line") && cf->args->nelts == 2) {
-        tcf->framing = HM_STREAM_FRAME_LINE;
-        hm_str_set(&tcf->delimiter, "\n");
-        return HM_CONF_OK;
-    }
-
-    if (hm_str_eq(&value[1], "delimiter") && cf->args->nelts == 3) {
-        if (hm_stream_tcp_unescape(cf->pool, &value[2], &tcf->delimiter)
-            != HM_OK
-            || tcf->delimiter.len == 0)
-        {
-            return "has an invalid delimiter";
-        }
-
-        tcf->framing = HM_STREAM_FRAME_DELIMITER;
-        return HM_CONF_OK;
-    }
-
-    if (hm_str_eq(&value[1], "length_prefix") && cf->args->nelts >= 3) {
-        n = hm_atoi(value[2].data, value[2].len);
-
-        if (n != 1 && n != 2 && n != 4 && n != 8) {
-            return "has an invalid prefix size (1, 2, 4 or 8)";
-        }
-
-        tcf->prefix = (hm_uint_t) n;
-
-        if (cf->args->nelts == 4) {
-            if (hm_str_eq(&value[3], "little")) {
-                tcf->little = 1;
-
-            } else if (!hm_str_eq(&value[3], "big")) {
-                return "has an invalid byte order (big or little)";
-            }
-        }
-
-        tcf->framing = HM_STREAM_FRAME_LENGTH;
-        return HM_CONF_OK;
-    }
-
-    if (hm_str_eq(&value[1], "fixed") && cf->args->nelts == 3) {
-        n = hm_parse_size(&value[2]);
-
-        if (n <= 0) {
-            return "has an invalid size";
-        }
-
-        tcf->fixed = (size_t) n;
-        tcf->framing = HM_STREAM_FRAME_FIXED;
-        return HM_CONF_OK;
-    }
-
-    return "is invalid: line, delimiter BYTES, length_prefix 1|2|4|8 "
-           "[big|little] or fixed N";
+    return hm_stream_framing_parse(cf, &tcf->framing);
 }
 
 
@@ -673,7 +541,8 @@ hm_stream_tcp_read(hm_stream_tcp_ctx_t *ctx)
 
         if (ctx->last == ctx->end) {
             need = (size_t) (ctx->end - ctx->buf) * 2;
-            size = ctx->conf->max_frame + 16 + ctx->conf->delimiter.len;
+            size = ctx->conf->max_frame + 16
+                   + ctx->conf->framing.delimiter.len;
 
             if (need > size) {
                 need = size;
@@ -757,102 +626,37 @@ hm_stream_tcp_read(hm_stream_tcp_ctx_t *ctx)
 static hm_int_t
 hm_stream_tcp_frames(hm_stream_tcp_ctx_t *ctx)
 {
-    u_char                *p, *start;
-    size_t                 len, avail;
-    uint64_t               v;
-    hm_uint_t              i;
+    u_char                *next;
+    uint64_t               size;
+    hm_int_t               rc;
+    hm_str_t               frame;
     hm_stream_tcp_conf_t  *tcf = ctx->conf;
 
     while (ctx->pos < ctx->last && !ctx->closed && !ctx->stopping) {
 
-        start = ctx->pos;
-        avail = ctx->last - start;
+        rc = hm_stream_frame_next(&tcf->framing, tcf->max_frame, ctx->pos,
+                                  ctx->last, &frame, &next, &size);
 
-        switch (tcf->framing) {
-
-        case HM_STREAM_FRAME_LENGTH:
-            if (avail < tcf->prefix) {
-                return HM_OK;
-            }
-
-            v = 0;
-
-            for (i = 0; i < tcf->prefix; i++) {
-                if (tcf->little) {
-                    v |= (uint64_t) start[i] << (8 * i);
-
-                } else {
-                    v = (v << 8) | start[i];
-                }
-            }
-
-            if (v > tcf->max_frame) {
-                goto too_large;
-            }
-
-            if (avail - tcf->prefix < v) {
-                return HM_OK;
-            }
-
-            if (hm_stream_tcp_submit(ctx, start + tcf->prefix, (size_t) v)
-                != HM_OK)
-            {
-                return ctx->closed ? HM_ERROR : HM_BUSY;
-            }
-
-            ctx->pos = start + tcf->prefix + v;
-            break;
-
-        case HM_STREAM_FRAME_FIXED:
-            if (avail < tcf->fixed) {
-                return HM_OK;
-            }
-
-            if (hm_stream_tcp_submit(ctx, start, tcf->fixed) != HM_OK) {
-                return ctx->closed ? HM_ERROR : HM_BUSY;
-            }
-
-            ctx->pos = start + tcf->fixed;
-            break;
-
-        default: /* LINE, DELIMITER */
-
-            if (tcf->delimiter.len == 0) {
-                return HM_ERROR;
-            }
-
-            p = memmem(start, avail, tcf->delimiter.data,
-                       tcf->delimiter.len);
-
-            if (p == NULL) {
-                if (avail > tcf->max_frame + tcf->delimiter.len) {
-                    v = avail;
-                    goto too_large;
-                }
-
-                return HM_OK;
-            }
-
-            len = p - start;
-
-            if (len > tcf->max_frame) {
-                v = len;
-                goto too_large;
-            }
-
-            if (tcf->framing == HM_STREAM_FRAME_LINE && len
-                && start[len - 1] == CR)
-            {
-                len--;
-            }
-
-            if (hm_stream_tcp_submit(ctx, start, len) != HM_OK) {
-                return ctx->closed ? HM_ERROR : HM_BUSY;
-            }
-
-            ctx->pos = p + tcf->delimiter.len;
-            break;
+        if (rc == HM_AGAIN) {
+            return HM_OK;
         }
+
+        if (rc == HM_DECLINED) {
+            hm_log_error(HM_LOG_ERR, ctx->c->log, 0,
+                         "inbound \"%V\": client %V sent a frame of %uL%s "
+                         "bytes, over max_frame %uz: closing the connection",
+                         &tcf->ib->name, &ctx->c->addr_text, size,
+                         tcf->framing.type == HM_STREAM_FRAME_LENGTH
+                         ? "" : " or more",
+                         tcf->max_frame);
+            return HM_ERROR;
+        }
+
+        if (hm_stream_tcp_submit(ctx, frame.data, frame.len) != HM_OK) {
+            return ctx->closed ? HM_ERROR : HM_BUSY;
+        }
+
+        ctx->pos = next;
     }
 
     if (ctx->pos == ctx->last) {
@@ -861,17 +665,6 @@ hm_stream_tcp_frames(hm_stream_tcp_ctx_t *ctx)
     }
 
     return HM_OK;
-
-too_large:
-
-    hm_log_error(HM_LOG_ERR, ctx->c->log, 0,
-                 "inbound \"%V\": client %V sent a frame of %uL%s bytes, "
-                 "over max_frame %uz: closing the connection",
-                 &tcf->ib->name, &ctx->c->addr_text, v,
-                 tcf->framing == HM_STREAM_FRAME_LENGTH ? "" : " or more",
-                 tcf->max_frame);
-
-    return HM_ERROR;
 }
 
 
@@ -1031,9 +824,7 @@ hm_stream_tcp_replies(hm_stream_tcp_ctx_t *ctx)
 static hm_int_t
 hm_stream_tcp_frame_out(hm_stream_tcp_ctx_t *ctx, hm_str_t *payload)
 {
-    u_char                *p;
-    size_t                 len, plen;
-    hm_uint_t              i;
+    size_t                 plen;
     hm_buf_t              *b;
     hm_chain_t            *cl;
     hm_stream_tcp_conf_t  *tcf = ctx->conf;
@@ -1044,32 +835,15 @@ hm_stream_tcp_frame_out(hm_stream_tcp_ctx_t *ctx, hm_str_t *payload)
         plen--;
     }
 
-    len = plen + tcf->delimiter.len + tcf->prefix;
-
-    b = hm_create_temp_buf(ctx->pool, len);
+    b = hm_create_temp_buf(ctx->pool,
+                           hm_stream_frame_size(&tcf->framing, plen));
     cl = hm_alloc_chain_link(ctx->pool);
     if (b == NULL || cl == NULL) {
         return HM_ERROR;
     }
 
-    p = b->last;
-
-    if (tcf->framing == HM_STREAM_FRAME_LENGTH) {
-        for (i = 0; i < tcf->prefix; i++) {
-            p[tcf->little ? i : tcf->prefix - 1 - i] =
-                (u_char) ((uint64_t) plen >> (8 * i));
-        }
-
-        p += tcf->prefix;
-    }
-
-    p = hm_cpymem(p, payload->data, plen);
-
-    if (tcf->delimiter.len) {
-        p = hm_cpymem(p, tcf->delimiter.data, tcf->delimiter.len);
-    }
-
-    b->last = p;
+    b->last = hm_stream_frame_write(&tcf->framing, b->last, payload->data,
+                                    plen);
 
     cl->buf = b;
     cl->next = NULL;
