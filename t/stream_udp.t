@@ -116,6 +116,15 @@ my $s = IO::Socket::INET->new(Proto => 'udp',
     PeerAddr => "127.0.0.1:$port{in}") or die "udp: $!\n";
 my $myport = $s->sockport();
 
+# the workers bind their UDP sockets after the start: until then a
+# datagram is refused by the kernel, so probe until one arrives
+
+ok($t->wait_for(sub {
+    $s->send('probe');
+    sleep(0.1);
+    grep { body_of($_) eq 'probe' } records();
+}, 20), 'the UDP inbound receives');
+
 for my $i (1 .. 100) {
     $s->send("d-$i");
     sleep(0.001) if $i % 20 == 0;
