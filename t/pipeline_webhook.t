@@ -547,4 +547,17 @@ EOF2
 like($err, qr/upstream "hooks" may not have a port/,
      'an upstream with a port');
 
+# an https outbound in a configuration without an http block
+
+$t->write_file_expand('https_only.conf', <<"EOF2");
+events { }
+pipeline p { output secure; }
+outbound secure http { url https://127.0.0.1:$sport/x; }
+EOF2
+
+my $rc;
+($rc, $err) = $t->hermod_cmd('-t', '-c', $t->conf_path('https_only.conf'));
+is($rc, 0, 'an https outbound without an http block: -t passes')
+    or diag($err);
+
 done_testing();

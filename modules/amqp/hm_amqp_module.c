@@ -394,10 +394,6 @@ hm_amqp_common_merge(hm_conf_t *cf, hm_amqp_common_conf_t *acf,
 
     acf->ssl->log = cf->log;
 
-    if (hm_ssl_init(cf->log) != HM_OK) {
-        return HM_CONF_ERROR;
-    }
-
     if (hm_ssl_create(acf->ssl, HM_SSL_DEFAULT_PROTOCOLS, NULL) != HM_OK) {
         return HM_CONF_ERROR;
     }

@@ -195,6 +195,12 @@ hm_ssl_create(hm_ssl_t *ssl, hm_uint_t protocols, void *data)
     uint64_t    options;
     hm_uint_t   i;
 
+    /* any context, server or client, needs the ex_data indexes */
+
+    if (hm_ssl_init(ssl->log) != HM_OK) {
+        return HM_ERROR;
+    }
+
     protocols &= HM_SSL_TLSv1|HM_SSL_TLSv1_1|HM_SSL_TLSv1_2|HM_SSL_TLSv1_3;
 
     if (protocols == 0) {
