@@ -112,7 +112,6 @@ typedef struct {
     hm_uint_t                    prefetch;
     hm_uint_t                    on_failure;
     hm_msec_t                    requeue_delay;
-    hm_str_t                     pipeline_name;
     hm_pipeline_t               *pipeline;
 } hm_amqp_consumer_conf_t;
 
@@ -262,7 +261,6 @@ hm_int_t hm_amqp_consumer_init_process(hm_cycle_t *cycle,
 void hm_amqp_consumer_exit_process(hm_cycle_t *cycle,
     hm_pipeline_inbound_t *ib);
 char *hm_amqp_queue(hm_conf_t *cf, hm_command_t *cmd, void *conf);
-char *hm_amqp_pipeline(hm_conf_t *cf, hm_command_t *cmd, void *conf);
 hm_int_t hm_amqp_variables_add(hm_cycle_t *cycle);
 
 

@@ -318,28 +318,6 @@ hm_amqp_queue(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 
 
 char *
-hm_amqp_pipeline(hm_conf_t *cf, hm_command_t *cmd, void *conf)
-{
-    hm_amqp_consumer_conf_t  *ccf = conf;
-
-    hm_str_t  *value;
-
-    if (ccf->pipeline_name.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    ccf->pipeline_name = value[1];
-
-    if (hm_pipeline_ref(cf, &value[1], &ccf->pipeline) != HM_OK) {
-        return HM_CONF_ERROR;
-    }
-
-    return HM_CONF_OK;
-}
-
-
-char *
 hm_amqp_consumer_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
 {
     hm_amqp_consumer_conf_t  *ccf = ib->conf;
@@ -353,7 +331,7 @@ hm_amqp_consumer_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
     }
 
     missing = (ccf->queues == NULL) ? "queue"
-              : (ccf->pipeline_name.data == NULL) ? "pipeline" : NULL;
+              : (ccf->pipeline == NULL) ? "pipeline" : NULL;
 
     if (missing) {
         hm_log_error_at(HM_LOG_EMERG, cf->log, &ccf->common.where,

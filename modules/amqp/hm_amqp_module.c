@@ -234,9 +234,9 @@ static hm_command_t  hm_amqp_commands[] = {
 
     { hm_string("pipeline"),
       HM_PIPELINE_IN_CONF|HM_CONF_TAKE1,
-      hm_amqp_pipeline,
+      hm_pipeline_set_slot,
       0,
-      0,
+      offsetof(hm_amqp_consumer_conf_t, pipeline),
       NULL,
       "The pipeline deliveries are submitted to." },
 

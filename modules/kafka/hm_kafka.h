@@ -57,7 +57,6 @@ typedef struct {
     hm_uint_t                    offset_reset;
     hm_msec_t                    session_timeout;
     hm_msec_t                    commit_interval;
-    hm_str_t                     pipeline_name;
     hm_pipeline_t               *pipeline;
     hm_uint_t                    batch;
 } hm_kafka_consumer_conf_t;
@@ -106,7 +105,6 @@ hm_int_t hm_kafka_consumer_init_process(hm_cycle_t *cycle,
 void hm_kafka_consumer_exit_process(hm_cycle_t *cycle,
     hm_pipeline_inbound_t *ib);
 char *hm_kafka_topics(hm_conf_t *cf, hm_command_t *cmd, void *conf);
-char *hm_kafka_pipeline(hm_conf_t *cf, hm_command_t *cmd, void *conf);
 hm_int_t hm_kafka_variables_add(hm_cycle_t *cycle);
 
 

@@ -222,28 +222,6 @@ hm_kafka_topics(hm_conf_t *cf, hm_command_t *cmd, void *conf)
 
 
 char *
-hm_kafka_pipeline(hm_conf_t *cf, hm_command_t *cmd, void *conf)
-{
-    hm_kafka_consumer_conf_t  *ccf = conf;
-
-    hm_str_t  *value;
-
-    if (ccf->pipeline_name.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    ccf->pipeline_name = value[1];
-
-    if (hm_pipeline_ref(cf, &value[1], &ccf->pipeline) != HM_OK) {
-        return HM_CONF_ERROR;
-    }
-
-    return HM_CONF_OK;
-}
-
-
-char *
 hm_kafka_consumer_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
 {
     hm_kafka_consumer_conf_t  *ccf = ib->conf;
@@ -253,7 +231,7 @@ hm_kafka_consumer_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
     missing = (ccf->common.brokers.data == NULL) ? "brokers"
               : (ccf->topics == NULL) ? "topics"
               : (ccf->group_id.data == NULL) ? "group_id"
-              : (ccf->pipeline_name.data == NULL) ? "pipeline" : NULL;
+              : (ccf->pipeline == NULL) ? "pipeline" : NULL;
 
     if (missing) {
         hm_log_error_at(HM_LOG_EMERG, cf->log, &ccf->common.where,

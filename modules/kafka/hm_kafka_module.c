@@ -212,9 +212,9 @@ static hm_command_t  hm_kafka_commands[] = {
 
     { hm_string("pipeline"),
       HM_PIPELINE_IN_CONF|HM_CONF_TAKE1,
-      hm_kafka_pipeline,
+      hm_pipeline_set_slot,
       0,
-      0,
+      offsetof(hm_kafka_consumer_conf_t, pipeline),
       NULL,
       "The pipeline consumed records are submitted to." },
 

@@ -568,6 +568,30 @@ hm_pipeline_ref(hm_conf_t *cf, hm_str_t *name, hm_pipeline_t **pp)
 }
 
 
+char *
+hm_pipeline_set_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    hm_str_t        *value;
+    hm_pipeline_t  **pp;
+
+    pp = (hm_pipeline_t **) (p + cmd->offset);
+
+    if (*pp) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (hm_pipeline_ref(cf, &value[1], pp) != HM_OK) {
+        return HM_CONF_ERROR;
+    }
+
+    return HM_CONF_OK;
+}
+
+
 hm_int_t
 hm_pipeline_outbound_ref(hm_conf_t *cf, hm_str_t *name,
     hm_pipeline_outbound_t **obp)

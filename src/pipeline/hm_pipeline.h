@@ -392,6 +392,12 @@ typedef struct {
 hm_int_t hm_pipeline_ref(hm_conf_t *cf, hm_str_t *name, hm_pipeline_t **pp);
 
 /*
+ * "pipeline NAME;" of an inbound block: cmd->offset is that of an
+ * hm_pipeline_t * in the block's configuration (NULL until set).
+ */
+char *hm_pipeline_set_slot(hm_conf_t *cf, hm_command_t *cmd, void *conf);
+
+/*
  * Room for one more message of size bytes?  HM_OK, or HM_BUSY: then the
  * inbound stops reading and may wait with hm_pipeline_wait().
  */

@@ -38,7 +38,6 @@ typedef struct {
     size_t                       buffer_size;
     hm_flag_t                    reply;
     hm_msec_t                    timeout;
-    hm_str_t                     pipeline_name;
     hm_pipeline_t               *pipeline;
     hm_array_t                  *listen;      /* of hm_listening_t * */
     hm_conf_location_t           where;
@@ -85,8 +84,6 @@ static char *hm_stream_tcp_init_conf(hm_conf_t *cf,
 static char *hm_stream_tcp_listen(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 static char *hm_stream_tcp_framing(hm_conf_t *cf, hm_command_t *cmd,
-    void *conf);
-static char *hm_stream_tcp_pipeline(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 static void hm_stream_tcp_init_connection(hm_connection_t *c);
 static void hm_stream_tcp_read_handler(hm_event_t *ev);
@@ -151,9 +148,9 @@ static hm_command_t  hm_stream_tcp_commands[] = {
 
     { hm_string("pipeline"),
       HM_PIPELINE_IN_CONF|HM_CONF_TAKE1,
-      hm_stream_tcp_pipeline,
+      hm_pipeline_set_slot,
       0,
-      0,
+      offsetof(hm_stream_tcp_conf_t, pipeline),
       NULL,
       "The pipeline the messages are submitted to." },
 
@@ -224,7 +221,7 @@ hm_stream_tcp_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
     tcf->ib = ib;
 
     missing = (tcf->listen == NULL) ? "listen"
-              : (tcf->pipeline_name.data == NULL) ? "pipeline" : NULL;
+              : (tcf->pipeline == NULL) ? "pipeline" : NULL;
 
     if (missing) {
         hm_log_error_at(HM_LOG_EMERG, cf->log, &tcf->where,
@@ -365,28 +362,6 @@ hm_stream_tcp_framing(hm_conf_t *cf, hm_command_t *cmd, void *conf)
     hm_stream_tcp_conf_t  *tcf = conf;
 
     return hm_stream_framing_parse(cf, &tcf->framing);
-}
-
-
-static char *
-hm_stream_tcp_pipeline(hm_conf_t *cf, hm_command_t *cmd, void *conf)
-{
-    hm_stream_tcp_conf_t  *tcf = conf;
-
-    hm_str_t  *value;
-
-    if (tcf->pipeline_name.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    tcf->pipeline_name = value[1];
-
-    if (hm_pipeline_ref(cf, &value[1], &tcf->pipeline) != HM_OK) {
-        return HM_CONF_ERROR;
-    }
-
-    return HM_CONF_OK;
 }
 
 

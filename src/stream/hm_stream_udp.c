@@ -41,7 +41,6 @@ typedef struct {
     hm_addr_t                    addr;
     hm_array_t                  *groups;      /* of hm_stream_udp_group_t */
     size_t                       max_datagram;
-    hm_str_t                     pipeline_name;
     hm_pipeline_t               *pipeline;
     hm_conf_location_t           where;
 } hm_stream_udp_in_conf_t;
@@ -105,8 +104,6 @@ static char *hm_stream_udp_group(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
 static char *hm_stream_udp_interface(hm_conf_t *cf, hm_command_t *cmd,
     void *conf);
-static char *hm_stream_udp_pipeline(hm_conf_t *cf, hm_command_t *cmd,
-    void *conf);
 static void hm_stream_udp_read_handler(hm_event_t *ev);
 static void hm_stream_udp_read(hm_stream_udp_in_t *u);
 static void hm_stream_udp_wake(hm_pipeline_waiter_t *w);
@@ -149,9 +146,9 @@ static hm_command_t  hm_stream_udp_commands[] = {
 
     { hm_string("pipeline"),
       HM_PIPELINE_IN_CONF|HM_CONF_TAKE1,
-      hm_stream_udp_pipeline,
+      hm_pipeline_set_slot,
       0,
-      0,
+      offsetof(hm_stream_udp_in_conf_t, pipeline),
       NULL,
       "The pipeline the datagrams are submitted to." },
 
@@ -371,7 +368,7 @@ hm_stream_udp_in_init_conf(hm_conf_t *cf, hm_pipeline_inbound_t *ib)
     ucf->ib = ib;
 
     missing = (ucf->addr.socklen == 0) ? "listen"
-              : (ucf->pipeline_name.data == NULL) ? "pipeline" : NULL;
+              : (ucf->pipeline == NULL) ? "pipeline" : NULL;
 
     if (missing) {
         hm_log_error_at(HM_LOG_EMERG, cf->log, &ucf->where,
@@ -486,28 +483,6 @@ hm_stream_udp_group(hm_conf_t *cf, hm_command_t *cmd, void *conf)
         }
 
         g->interface = a;
-    }
-
-    return HM_CONF_OK;
-}
-
-
-static char *
-hm_stream_udp_pipeline(hm_conf_t *cf, hm_command_t *cmd, void *conf)
-{
-    hm_stream_udp_in_conf_t  *ucf = conf;
-
-    hm_str_t  *value;
-
-    if (ucf->pipeline_name.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    ucf->pipeline_name = value[1];
-
-    if (hm_pipeline_ref(cf, &value[1], &ucf->pipeline) != HM_OK) {
-        return HM_CONF_ERROR;
     }
 
     return HM_CONF_OK;
