@@ -1354,50 +1354,25 @@ number:
 }
 
 
-/* "$amqp_header_x_trace" reads "x_trace", then "x-trace" */
+/* "$amqp_header_x_trace": the AMQP header "x-trace", else "x_trace" */
 
 static hm_int_t
 hm_amqp_variable_header(void *ctx, hm_pool_t *pool, hm_variable_value_t *v,
     uintptr_t data)
 {
     hm_amqp_delivery_t  *d = ctx;
-    hm_str_t            *suffix = (hm_str_t *) data;
 
-    u_char           a, b;
-    size_t           j;
-    hm_uint_t        i, pass;
-    hm_msg_header_t *h;
+    hm_msg_header_t  *h;
 
-    h = d->headers.elts;
+    h = hm_msg_headers_variable(&d->headers, (hm_str_t *) data);
 
-    for (pass = 0; pass < 2; pass++) {
-        for (i = 0; i < d->headers.nelts; i++) {
-            if (h[i].name.len != suffix->len) {
-                continue;
-            }
-
-            for (j = 0; j < suffix->len; j++) {
-                a = hm_tolower(h[i].name.data[j]);
-                b = hm_tolower(suffix->data[j]);
-
-                if (pass && b == '_') {
-                    b = '-';
-                }
-
-                if (a != b) {
-                    break;
-                }
-            }
-
-            if (j == suffix->len) {
-                v->data = h[i].value.data;
-                v->len = h[i].value.len;
-                return HM_OK;
-            }
-        }
+    if (h == NULL) {
+        v->not_found = 1;
+        return HM_OK;
     }
 
-    v->not_found = 1;
+    v->data = h->value.data;
+    v->len = h->value.len;
 
     return HM_OK;
 }

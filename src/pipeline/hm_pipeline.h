@@ -456,6 +456,9 @@ void hm_msg_set_error(hm_msg_t *m, hm_uint_t err_class, const char *fmt,
 /* -- the message API ------------------------------------------------- */
 
 hm_msg_header_t *hm_msg_header_find(hm_msg_t *m, u_char *name, size_t len);
+/* for "$..._header_x_trace": "x-trace", then "x_trace" (case-insensitive) */
+hm_msg_header_t *hm_msg_headers_variable(hm_array_t *headers,
+    hm_str_t *suffix);
 hm_int_t hm_msg_header_set(hm_msg_t *m, hm_str_t *name, hm_str_t *value);
 hm_int_t hm_msg_header_add(hm_msg_t *m, hm_str_t *name, hm_str_t *value);
 hm_uint_t hm_msg_header_remove(hm_msg_t *m, u_char *name, size_t len);

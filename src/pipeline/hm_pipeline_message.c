@@ -360,6 +360,53 @@ hm_msg_header_find(hm_msg_t *m, u_char *name, size_t len)
 }
 
 
+/*
+ * The header a "..._header_NAME" variable names: NAME with "_" read as
+ * "-" ("x_region" finds "X-Region"), else NAME as it is; case-insensitive.
+ */
+
+hm_msg_header_t *
+hm_msg_headers_variable(hm_array_t *headers, hm_str_t *suffix)
+{
+    u_char            a, b;
+    size_t            j;
+    hm_uint_t         i, dashes;
+    hm_msg_header_t  *h;
+
+    h = headers->elts;
+
+    for (dashes = 1; /* void */ ; dashes = 0) {
+
+        for (i = 0; i < headers->nelts; i++) {
+            if (h[i].name.len != suffix->len) {
+                continue;
+            }
+
+            for (j = 0; j < suffix->len; j++) {
+                a = hm_tolower(h[i].name.data[j]);
+                b = hm_tolower(suffix->data[j]);
+
+                if (dashes && b == '_') {
+                    b = '-';
+                }
+
+                if (a != b) {
+                    break;
+                }
+            }
+
+            if (j == suffix->len) {
+                return &h[i];
+            }
+        }
+
+        if (!dashes) {
+            return NULL;
+        }
+    }
+}
+
+
 hm_int_t
 hm_msg_header_add(hm_msg_t *m, hm_str_t *name, hm_str_t *value)
 {
@@ -718,28 +765,10 @@ hm_msg_variable_header(void *ctx, hm_pool_t *pool, hm_variable_value_t *v,
     uintptr_t data)
 {
     hm_msg_t  *m = ctx;
-    hm_str_t  *suffix = (hm_str_t *) data;
 
-    u_char           *p, name[256];
-    hm_uint_t         i;
     hm_msg_header_t  *h;
 
-    /* "$message_header_x_region" reads "x-region" (or "X-Region") */
-
-    if (suffix->len > sizeof(name)) {
-        v->not_found = 1;
-        return HM_OK;
-    }
-
-    for (i = 0, p = name; i < suffix->len; i++) {
-        *p++ = (suffix->data[i] == '_') ? '-' : suffix->data[i];
-    }
-
-    h = hm_msg_header_find(m, name, suffix->len);
-
-    if (h == NULL) {
-        h = hm_msg_header_find(m, suffix->data, suffix->len);
-    }
+    h = hm_msg_headers_variable(&m->headers, (hm_str_t *) data);
 
     if (h == NULL) {
         v->not_found = 1;
